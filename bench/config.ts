@@ -1,0 +1,147 @@
+// Benchmark configuration: defaults, --quick, then BENCH_* environment variables, then CLI flags.
+//   npm run bench -- --quick --targets b0,b0r --scenarios idle,personal --n 5000
+export interface Config {
+  quick: boolean;
+  targets: string[];
+  scenarios: string[];
+  /** subscribers per scenario */
+  idleN: number;
+  personalN: number;
+  bulkN: number;
+  /** personal delivery: rate ladder (emits/s), seconds per step, retries of a failing step */
+  rates: number[];
+  stepSeconds: number;
+  stepRetries: number;
+  p99LimitMs: number;
+  drainMs: number;
+  /** idle density */
+  idleCpuSeconds: number;
+  settleMs: number;
+  /** bulk fan-out */
+  bulkRepeats: number;
+  bulkTimeoutMs: number;
+  bulkLimitMs: number;
+  /** load generator */
+  payloadBytes: number;
+  maxPerProcess: number;
+  sourceIps: number;
+  connectConcurrency: number;
+  connectTimeoutMs: number;
+  publisherConnections: number;
+  /** pinning: server CPU and generator CPU ("none" disables) */
+  serverCpu: string | null;
+  generatorCpu: string | null;
+  readyTimeoutMs: number;
+  maxMinutes: number;
+  outDir: string;
+}
+
+const FULL: Config = {
+  quick: false,
+  targets: ['b0', 'b0r', 'b0p', 'socketio', 'herald'],
+  scenarios: ['idle', 'personal', 'bulk'],
+  idleN: 10_000,
+  personalN: 10_000,
+  bulkN: 10_000,
+  rates: [250, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000],
+  stepSeconds: 5,
+  stepRetries: 1,
+  p99LimitMs: 50,
+  drainMs: 3000,
+  idleCpuSeconds: 15,
+  settleMs: 1500,
+  bulkRepeats: 5,
+  bulkTimeoutMs: 30_000,
+  bulkLimitMs: 500,
+  payloadBytes: 128,
+  maxPerProcess: 8000,
+  sourceIps: 1,
+  connectConcurrency: 200,
+  connectTimeoutMs: 20_000,
+  publisherConnections: 32,
+  serverCpu: '0',
+  generatorCpu: '1',
+  readyTimeoutMs: 120_000,
+  maxMinutes: 60,
+  outDir: 'bench/results',
+};
+
+const QUICK: Partial<Config> = {
+  quick: true,
+  idleN: 2000,
+  personalN: 2000,
+  bulkN: 2000,
+  rates: [500, 2000, 4000, 8000],
+  stepSeconds: 2,
+  stepRetries: 0,
+  drainMs: 2000,
+  idleCpuSeconds: 4,
+  settleMs: 800,
+  bulkRepeats: 3,
+  maxMinutes: 10,
+};
+
+const HELP = `npm run bench -- [flags]       (every flag also as env BENCH_<NAME>, e.g. BENCH_N=5000)
+  --quick                 reduced run (~2-3 min for the baselines)
+  --targets a,b           ${FULL.targets.join(',')}
+  --scenarios a,b         idle,personal,bulk (+ hooks: history,resume - Herald only)
+  --n N                   subscribers for every scenario (or --idle-n, --personal-n, --bulk-n)
+  --rates r1,r2,...       personal delivery rate ladder, emits/s
+  --step-seconds S        seconds per rate step            --step-retries K   retries of a failing step
+  --p99-limit-ms MS       latency criterion (50)           --drain-ms MS      wait for late events after a step
+  --idle-cpu-seconds S    idle CPU window (15; heartbeat period of the baselines is 15 s)
+  --bulk-repeats K        --bulk-timeout-ms MS             --bulk-limit-ms MS (500)
+  --payload-bytes B       --max-per-process K (8000)       --source-ips K (127.0.0.1..127.0.0.K; 1 = kernel picks)
+  --connect-concurrency K --publisher-connections K        --server-cpu C --generator-cpu C ("none" = no taskset)
+  --max-minutes M         wall-clock budget of the whole run
+  --out-dir DIR           (bench/results)`;
+
+function kebab(k: string): string {
+  return k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function coerce(key: keyof Config, raw: string, base: Config): unknown {
+  const cur = base[key];
+  if (key === 'serverCpu' || key === 'generatorCpu') return raw === 'none' ? null : raw;
+  if (Array.isArray(cur)) {
+    const parts = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    return typeof cur[0] === 'number' ? parts.map(Number) : parts;
+  }
+  if (typeof cur === 'number') {
+    const v = Number(raw);
+    if (!Number.isFinite(v)) throw new Error(`--${kebab(key)} needs a number, got "${raw}"`);
+    return v;
+  }
+  if (typeof cur === 'boolean') return raw !== 'false' && raw !== '0';
+  return raw;
+}
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-h' || a === '--help') {
+      console.log(HELP);
+      process.exit(0);
+    }
+    if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}"\n${HELP}`);
+    const eq = a.indexOf('=');
+    if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
+    else if (a === '--quick') flags.set('quick', 'true');
+    else flags.set(a.slice(2), argv[++i] ?? '');
+  }
+  const quick = flags.get('quick') === 'true' || env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
+  const cfg: Config = { ...FULL, ...(quick ? QUICK : {}) };
+  const keys = Object.keys(FULL) as (keyof Config)[];
+  const known = new Set([...keys.map(kebab), 'n', 'quick']);
+  for (const f of flags.keys()) if (!known.has(f)) throw new Error(`unknown flag --${f}\n${HELP}`);
+  const n = flags.get('n') ?? env.BENCH_N;
+  if (n) cfg.idleN = cfg.personalN = cfg.bulkN = Number(n);
+  for (const key of keys) {
+    if (key === 'quick') continue;
+    const envName = `BENCH_${kebab(key).replace(/-/g, '_').toUpperCase()}`;
+    const raw = flags.get(kebab(key)) ?? env[envName];
+    if (raw !== undefined) (cfg as unknown as Record<string, unknown>)[key] = coerce(key, raw, cfg);
+  }
+  return cfg;
+}

@@ -1,0 +1,81 @@
+// Herald target adapter: everything the benchmark knows about the Herald server is in this file.
+// Contract (issue #4 brief):
+//   start:     node --import tsx src/server.ts (cwd = repo root), ready when GET /ready -> 200
+//   subscribe: GET /graphql?query=subscription{notificationAdded{id cursor body}}
+//              Accept: text/event-stream, Authorization: Bearer <HS256 JWT, sub = user id>
+//   emit:      POST /graphql emitNotification(input: {recipientIds, title, body, type, category})
+//              with a producer token (sub "bench-producer", scope "notifications:emit")
+//   memory:    GET /stats?gc=1 when BENCH_STATS=true (else the runner falls back to /proc VmRSS)
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { SignJWT } from 'jose';
+import { BENCH_DATABASE_URL, recreateBenchDatabase } from '../lib/db.js';
+import { REPO_ROOT } from './baselines.js';
+import type { Target, TargetClient } from './types.js';
+
+const JWT_SECRET = process.env.BENCH_HERALD_JWT_SECRET ?? 'herald-bench-secret-0123456789-abcdefghijklmnop';
+const SERVER_ENTRY = 'src/server.ts';
+const SUBSCRIPTION = 'subscription { notificationAdded { id cursor body } }';
+const EMIT =
+  'mutation($input: EmitNotificationInput!){ emitNotification(input: $input){ deliveredCount } }';
+
+async function sign(claims: Record<string, unknown>, sub: string): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(JWT_SECRET));
+}
+
+export const herald: Target = {
+  name: 'herald',
+  description: 'Herald: graphql-yoga + Pothos + Prisma + Redis, GraphQL subscription over SSE',
+  uses: { redis: true, postgres: true },
+  unavailableReason: () =>
+    existsSync(path.join(REPO_ROOT, SERVER_ENTRY)) ? null : `${SERVER_ENTRY} does not exist yet`,
+  prepare: recreateBenchDatabase,
+  launch: (port) => ({
+    command: process.execPath,
+    args: ['--expose-gc', '--import', 'tsx', SERVER_ENTRY],
+    cwd: REPO_ROOT,
+    env: {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: BENCH_DATABASE_URL,
+      REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      JWT_SECRET,
+      AUTO_MIGRATE: 'true',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      BENCH_STATS: 'true',
+    },
+    ready: { kind: 'http', path: '/ready' },
+    statsPath: '/stats',
+  }),
+  userId: (i) => `bench-user-${i}`,
+  async client(): Promise<TargetClient> {
+    const producer = await sign({ scope: 'notifications:emit' }, 'bench-producer');
+    const subscribePath = `/graphql?query=${encodeURIComponent(SUBSCRIPTION)}`;
+    return {
+      subscribe: async (userId) => ({
+        kind: 'sse',
+        request: {
+          method: 'GET',
+          path: subscribePath,
+          headers: { accept: 'text/event-stream', authorization: `Bearer ${await sign({}, userId)}` },
+        },
+      }),
+      publish: (recipientIds, payload) => ({
+        method: 'POST',
+        path: '/graphql',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${producer}` },
+        body: JSON.stringify({
+          query: EMIT,
+          variables: { input: { recipientIds, title: 'bench', body: payload, type: 'UPDATE', category: 'bench' } },
+        }),
+      }),
+      publishOk: (status, body) => status === 200 && !body.includes('"errors"'),
+    };
+  },
+};

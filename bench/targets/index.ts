@@ -1,0 +1,11 @@
+import { b0, b0p, b0r, socketio } from './baselines.js';
+import { herald } from './herald.js';
+import type { Target } from './types.js';
+
+export const TARGETS: Record<string, Target> = { b0, b0r, b0p, socketio, herald };
+
+export function getTarget(name: string): Target {
+  const t = TARGETS[name];
+  if (!t) throw new Error(`unknown target "${name}" (known: ${Object.keys(TARGETS).join(', ')})`);
+  return t;
+}

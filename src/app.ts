@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
+import { createGraphQLError, createYoga, maskError as defaultMaskError, type Plugin, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
+import { AuthError, type AuthInfo, createAuthenticator } from './auth/tokens.ts';
+import type { Config } from './config.ts';
+import type { Context, Services } from './context.ts';
+import { type Database, openConfiguredDatabase } from './db/index.ts';
+import { type Bus, createMemoryBus, createRedisBus } from './delivery/bus.ts';
+import { Hub } from './delivery/hub.ts';
+import { createLocalPresence, createRedisPresence } from './delivery/presence.ts';
+import { SseRegistry, useCursorSubscriptions, useHeraldSse } from './delivery/sse.ts';
+import { ErrorCode, isDatabaseUnavailable } from './errors.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { Emitter } from './notifications/emit.ts';
+import { startRetention } from './notifications/retention.ts';
+import { schema } from './schema/index.ts';
+
+export interface App {
+  yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  services: Services;
+  sse: SseRegistry;
+  /** Graceful stop: end streams (clients reconnect elsewhere), finish emits, close connections. */
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  config: Config;
+  /** An open database; by default the one the configuration selects (migrated when embedded or AUTO_MIGRATE). */
+  db?: Database;
+  /** A bus; by default Redis when REDIS_URL is set, in-process otherwise. */
+  bus?: Bus;
+  log?: Logger;
+}
+
+/** Builds a Herald instance (the Yoga app and its services) without listening. */
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const log = options.log ?? createLogger(config.LOG_LEVEL);
+  const db = options.db ?? (await openConfiguredDatabase(config));
+  if (!options.db && (db.kind === 'embedded' || config.AUTO_MIGRATE)) {
+    const applied = await db.migrate();
+    if (applied.length) log.info({ applied }, 'migrations applied');
+  }
+  const bus = options.bus ?? (config.REDIS_URL ? createRedisBus(config.REDIS_URL, log) : createMemoryBus());
+  const hub = new Hub({
+    prisma: db.prisma,
+    bus,
+    log,
+    maxStreamsPerUser: config.MAX_STREAMS_PER_USER,
+    catchupIntervalMs: config.CATCHUP_INTERVAL_MS,
+  });
+  const presence = config.REDIS_URL
+    ? createRedisPresence({ url: config.REDIS_URL, instanceId: randomUUID(), ttlMs: config.PRESENCE_TTL_MS, localUsers: () => hub.onlineUsers(), log })
+    : createLocalPresence(() => hub.onlineUsers());
+  const emitter = new Emitter({ db, bus, log, idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS });
+  const authenticator = createAuthenticator(config);
+  const services: Services = { config, db, bus, hub, emitter, authenticator, presence, log };
+  const sse = new SseRegistry({
+    heartbeatMs: config.HEARTBEAT_INTERVAL_MS,
+    bufferLimitBytes: config.STREAM_BUFFER_LIMIT_BYTES,
+    tcpKeepAliveMs: config.TCP_KEEPALIVE_MS,
+    log,
+  });
+  const stopRetention = startRetention({
+    prisma: db.prisma,
+    bus,
+    log,
+    retentionDays: config.RETENTION_DAYS,
+    idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS,
+    intervalMs: config.RETENTION_INTERVAL_MS,
+  });
+
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    landingPage: false,
+    graphiql: { title: 'Herald', subscriptionsProtocol: 'GRAPHQL_SSE' },
+    logging: log,
+    maskedErrors: {
+      maskError(error, message, isDev) {
+        if (isDatabaseUnavailable(error)) {
+          return createGraphQLError('The database is unavailable; nothing was written. Retry (with the same idempotencyKey).', {
+            extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retriable: true },
+          });
+        }
+        return defaultMaskError(error, message, isDev);
+      },
+    },
+    context: async ({ request }): Promise<Context> => {
+      let auth: AuthInfo | null = null;
+      let authError: string | null = null;
+      const header = request.headers.get('authorization');
+      const ticket = request.method === 'GET' ? new URL(request.url).searchParams.get('ticket') : null;
+      try {
+        if (header) {
+          const match = /^Bearer\s+(\S+)$/i.exec(header);
+          if (!match) throw new AuthError('Authorization header must be "Bearer <token>"');
+          auth = await authenticator.verifyBearer(match[1]!);
+        } else if (ticket) {
+          auth = await authenticator.verifyTicket(ticket);
+        }
+      } catch (error) {
+        authError = error instanceof AuthError ? error.message : 'Invalid credentials';
+      }
+      return { services, auth, authError, lastEventId: request.headers.get('last-event-id') };
+    },
+    plugins: [
+      useReadinessCheck({
+        endpoint: '/ready',
+        check: async () => {
+          await db.ping();
+          await bus.ping();
+          return true;
+        },
+      }),
+      useGraphQLSSE({ endpoint: '/graphql/stream' }),
+      useCursorSubscriptions(),
+      useHeraldSse(sse),
+      ...(config.BENCH_STATS ? [useStats(services, sse)] : []),
+    ],
+  });
+
+  let closed = false;
+  return {
+    yoga,
+    services,
+    sse,
+    async close() {
+      if (closed) return;
+      closed = true;
+      stopRetention();
+      hub.closeAll();
+      sse.closeAll();
+      await emitter.settle();
+      await presence.close();
+      await bus.close();
+      if (!options.db) await db.close();
+    },
+  };
+}
+
+/** GET /stats: stream, buffer and memory counters (BENCH_STATS=true). `?gc=1` collects garbage first. */
+function useStats(services: Services, sse: SseRegistry): Plugin {
+  return {
+    onRequest({ request, url, endResponse, fetchAPI }) {
+      if (url.pathname !== '/stats' || request.method !== 'GET') return;
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (url.searchParams.get('gc') === '1' && gc) {
+        gc();
+        gc();
+      }
+      const mem = process.memoryUsage();
+      endResponse(
+        fetchAPI.Response.json({
+          ...services.hub.stats(),
+          ...sse.stats(),
+          rss: mem.rss,
+          heapUsed: mem.heapUsed,
+          external: mem.external,
+        }),
+      );
+    },
+  };
+}

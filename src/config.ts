@@ -1,0 +1,105 @@
+import { z } from 'zod';
+
+/** The development JWT secret; the server refuses to start with it when NODE_ENV=production. */
+export const DEV_JWT_SECRET = 'herald-development-secret-change-me-0000';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL');
+
+/**
+ * Every environment variable Herald reads, with its default. This is the only module that reads
+ * `process.env`; the README's configuration table is written from these descriptions.
+ */
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** HTTP port. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** Interface to listen on. */
+  HOST: z.string().default('0.0.0.0'),
+  /** PostgreSQL connection string. Unset: embedded PostgreSQL (PGlite) in HERALD_DATA_DIR. */
+  DATABASE_URL: postgresUrl.optional(),
+  /** Maximum PostgreSQL connections per instance. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  /** Redis URL for delivery between instances. Unset: in-process pub/sub (single instance). */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Folder of the embedded database (used when DATABASE_URL is unset). */
+  HERALD_DATA_DIR: z.string().min(1).default('.herald-data'),
+  /** Apply pending migrations at start-up. Always on for the embedded database. */
+  AUTO_MIGRATE: bool.default(false),
+  /** HS256 secret for bearer tokens (at least 32 characters in production). */
+  JWT_SECRET: z.string().min(1).default(DEV_JWT_SECRET),
+  /** JWKS URL of an RS256/ES256 token issuer; tokens signed by its keys are accepted too. */
+  JWT_JWKS_URL: z.string().url().optional(),
+  /** Required `iss` claim, when set. */
+  JWT_ISSUER: z.string().optional(),
+  /** Required `aud` claim, when set. */
+  JWT_AUDIENCE: z.string().optional(),
+  /** Lifetime of a stream ticket (for EventSource, which cannot send headers). */
+  STREAM_TICKET_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  /** Notifications older than this are pruned in the background; older cursors expire. */
+  RETENTION_DAYS: z.coerce.number().positive().max(3650).default(90),
+  /** How often the retention job runs. */
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
+  /** Idempotency keys are remembered this long; a retry after that delivers again. */
+  IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
+  /** Interval of the SSE heartbeat comment (one shared timer for all streams). */
+  HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  /** A stream whose unsent data exceeds this many bytes is dropped (slow reader). */
+  STREAM_BUFFER_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  /** Open streams allowed per user on one instance. */
+  MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1000).default(16),
+  /** TCP keepalive initial delay for stream sockets (0 disables). */
+  TCP_KEEPALIVE_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Safety net: how often open streams re-check the database for anything missed. */
+  CATCHUP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Presence entries expire this long after their instance stopped refreshing them. */
+  PRESENCE_TTL_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** Time allowed for graceful shutdown before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /** pino log level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Expose GET /stats (stream and memory counters) for benchmarks and operators. */
+  BENCH_STATS: bool.default(false),
+});
+
+export type Config = z.output<typeof schema>;
+export type ConfigInput = Partial<Record<keyof z.input<typeof schema>, string | number | boolean>>;
+
+/** Error thrown for an invalid environment: its message lists every problem. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads and validates the configuration. `env` defaults to `process.env`; tests pass their own.
+ * Empty strings count as unset.
+ */
+export function loadConfig(env: Record<string, unknown> = process.env): Config {
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = typeof value === 'string' ? value : String(value);
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const config = parsed.data;
+  if (config.NODE_ENV === 'production' && !config.JWT_JWKS_URL) {
+    if (config.JWT_SECRET === DEV_JWT_SECRET || config.JWT_SECRET.length < 32) {
+      throw new ConfigError(
+        'Invalid configuration:\n  JWT_SECRET: set a secret of at least 32 characters (NODE_ENV=production refuses the development default)',
+      );
+    }
+  }
+  return config;
+}

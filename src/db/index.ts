@@ -1,0 +1,150 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import type { PGlite } from '@electric-sql/pglite';
+import type pg from 'pg';
+import type { Config } from '../config.ts';
+import { PrismaClient } from '../generated/prisma/client.ts';
+import { applyMigrations, type ScriptRunner } from './migrate.ts';
+
+export type { PrismaClient } from '../generated/prisma/client.ts';
+
+/** An open database: the Prisma client plus what the service needs around it. */
+export interface Database {
+  prisma: PrismaClient;
+  /** `postgres` for DATABASE_URL, `embedded` for PGlite. */
+  kind: 'postgres' | 'embedded';
+  /** Migrate to the latest schema (Prisma-compatible bookkeeping). */
+  migrate(): Promise<string[]>;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** A PostgreSQL URL; absent means embedded. */
+  url?: string | undefined;
+  /** Embedded data folder; `memory://` (or absent with `url` absent) for an in-memory database. */
+  dataDir?: string | undefined;
+  poolSize?: number;
+}
+
+/** Thrown when the embedded data folder cannot be opened (e.g. an interrupted first start). */
+export class EmbeddedDatabaseError extends Error {
+  override name = 'EmbeddedDatabaseError';
+}
+
+/** Opens PostgreSQL (through `pg` and Prisma's driver adapter) or the embedded PGlite. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url) return openPostgres(options.url, options.poolSize ?? 10);
+  return openEmbedded(options.dataDir ?? 'memory://');
+}
+
+/** Opens the database the configuration selects. */
+export function openConfiguredDatabase(config: Config): Promise<Database> {
+  return openDatabase({
+    url: config.DATABASE_URL,
+    dataDir: config.HERALD_DATA_DIR,
+    poolSize: config.DATABASE_POOL_SIZE,
+  });
+}
+
+async function openPostgres(url: string, max: number): Promise<Database> {
+  const { default: pgModule } = await import('pg');
+  const { PrismaPg } = await import('@prisma/adapter-pg');
+  // Keep BIGINT (int8) as strings in pg; Prisma's adapter decodes them itself.
+  const pool: pg.Pool = new pgModule.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection (PostgreSQL restarted) must not crash the process.
+  pool.on('error', () => {});
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const runner: ScriptRunner = {
+    async exec(script) {
+      await pool.query(script);
+    },
+    async query(sql, params) {
+      const client = await pool.connect();
+      try {
+        return (await client.query(sql, params as unknown[])).rows;
+      } finally {
+        client.release();
+      }
+    },
+  };
+  // Advisory locks are per session: run the migrator on one dedicated connection.
+  return {
+    prisma,
+    kind: 'postgres',
+    async migrate() {
+      const client = await pool.connect();
+      try {
+        return await applyMigrations({
+          exec: async (s) => {
+            await client.query(s);
+          },
+          query: async (s, p) => (await client.query(s, p as unknown[])).rows,
+        });
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      await runner.query('SELECT 1');
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function openEmbedded(dataDir: string): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PrismaPGlite } = await import('pglite-prisma-adapter');
+  const inMemory = dataDir === 'memory://';
+  let pglite: PGlite;
+  if (inMemory) {
+    pglite = new PGlite();
+  } else {
+    const fresh = !existsSync(dataDir);
+    await mkdir(dataDir, { recursive: true });
+    try {
+      pglite = new PGlite(dataDir);
+      await pglite.waitReady;
+    } catch (error) {
+      throw new EmbeddedDatabaseError(
+        `Cannot open the embedded database in "${dataDir}"${fresh ? '' : ' (it may be left from an interrupted first start, or be in use by another Herald process)'}: ${
+          (error as Error).message
+        }. If it holds nothing you need, delete the folder and start again; otherwise set HERALD_DATA_DIR to another folder.`,
+      );
+    }
+  }
+  await pglite.waitReady;
+  const prisma = new PrismaClient({
+    // pglite-prisma-adapter bundles its own copy of Prisma's adapter types: same shape, other identity.
+    adapter: new PrismaPGlite(pglite) as never,
+  });
+  const runner: ScriptRunner = {
+    async exec(script) {
+      await pglite.exec(script);
+    },
+    async query(sql, params) {
+      return (await pglite.query(sql, params as unknown[])).rows as never[];
+    },
+  };
+  return {
+    prisma,
+    kind: 'embedded',
+    migrate: () => applyMigrations(runner),
+    async ping() {
+      await runner.query('SELECT 1');
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { EventEmitter } from 'node:events';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { PubSub } from 'graphql-subscriptions';
+import { Redis } from 'ioredis';
+import type { Logger } from '../logger.ts';
+import type { InboxMessage } from './messages.ts';
+
+/**
+ * The delivery fabric between instances: one channel per user. Delivery only, never truth:
+ * a message lost here is recovered from the database by the hub (see hub.ts).
+ */
+export interface Bus {
+  readonly kind: 'redis' | 'memory';
+  /** Publishes after commit. Never waits for a disconnected Redis: it rejects at once instead. */
+  publish(userId: string, message: InboxMessage): Promise<void>;
+  /** Subscribes to a user's channel; resolves once the subscription is active. */
+  subscribe(userId: string, onMessage: (message: InboxMessage) => void): Promise<() => void>;
+  /** Called after the connection came back (subscriptions are restored): time to fill gaps. */
+  onReconnect(listener: () => void): void;
+  /** Resolves when the bus is usable (Redis answers PING). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const channel = (userId: string) => `herald:user:${userId}`;
+
+/** In-process pub/sub (graphql-subscriptions' PubSub): the embedded, single-instance mode. */
+export function createMemoryBus(): Bus {
+  const pubsub = new PubSub<Record<string, InboxMessage>>();
+  return {
+    kind: 'memory',
+    async publish(userId, message) {
+      await pubsub.publish(channel(userId), message);
+    },
+    async subscribe(userId, onMessage) {
+      const id = await pubsub.subscribe(channel(userId), onMessage);
+      return () => pubsub.unsubscribe(id);
+    },
+    onReconnect() {},
+    async ping() {},
+    async close() {},
+  };
+}
+
+/**
+ * Redis pub/sub through graphql-redis-subscriptions with two ioredis connections (one publishes,
+ * one subscribes). The publisher has no offline queue, so an emit never hangs on a Redis outage:
+ * the row is committed, the publish fails fast and subscribers recover from the database.
+ */
+export function createRedisBus(url: string, log: Logger): Bus {
+  const events = new EventEmitter();
+  const options = {
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt: number) => Math.min(100 * 2 ** attempt, 2_000),
+  };
+  const publisher = new Redis(url, { ...options, enableOfflineQueue: false, connectionName: 'herald-pub' });
+  const subscriber = new Redis(url, { ...options, connectionName: 'herald-sub', maxRetriesPerRequest: null });
+  for (const [name, client] of [
+    ['publisher', publisher],
+    ['subscriber', subscriber],
+  ] as const) {
+    client.on('error', (error: Error) => log.warn({ err: error.message, client: name }, 'redis error'));
+  }
+  let wasConnected = false;
+  subscriber.on('ready', () => {
+    if (wasConnected) {
+      log.info('redis subscriber reconnected: filling gaps from the database');
+      // ioredis re-issues SUBSCRIBE on reconnect before 'ready'; give it a tick to be sent.
+      setTimeout(() => events.emit('reconnect'), 50);
+    }
+    wasConnected = true;
+  });
+  const pubsub = new RedisPubSub({ publisher, subscriber });
+  return {
+    kind: 'redis',
+    async publish(userId, message) {
+      await pubsub.publish(channel(userId), message);
+    },
+    async subscribe(userId, onMessage) {
+      const id = await pubsub.subscribe(channel(userId), onMessage as (m: unknown) => void);
+      return () => pubsub.unsubscribe(id);
+    },
+    onReconnect(listener) {
+      events.on('reconnect', listener);
+    },
+    async ping() {
+      await publisher.ping();
+    },
+    async close() {
+      publisher.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}

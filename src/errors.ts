@@ -1,0 +1,51 @@
+import { createGraphQLError } from 'graphql-yoga';
+
+/** Every `extensions.code` Herald returns. Clients can switch on these. */
+export const ErrorCode = {
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  /** The subscription's cursor is unknown or older than retention: refetch the inbox. */
+  CURSOR_EXPIRED: 'CURSOR_EXPIRED',
+  /** The database is unreachable; nothing was written. Retry (with the same idempotency key). */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  /** The user already has the maximum number of open streams on this instance. */
+  TOO_MANY_STREAMS: 'TOO_MANY_STREAMS',
+  /** The server is shutting down; reconnect (to another instance). */
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** A GraphQL error with `extensions.code`; never masked. */
+export function heraldError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+  return createGraphQLError(message, { extensions: { code, ...extensions } });
+}
+
+export const badInput = (message: string, extensions?: Record<string, unknown>) =>
+  heraldError(ErrorCode.BAD_USER_INPUT, message, extensions);
+
+/** True for errors that mean "the database could not be reached", as opposed to a bad query. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  let e: unknown = error;
+  while (e && typeof e === 'object' && !seen.has(e)) {
+    seen.add(e);
+    const rec = e as { code?: unknown; message?: unknown; cause?: unknown; originalError?: unknown; kind?: unknown };
+    const code = typeof rec.code === 'string' ? rec.code : '';
+    const message = typeof rec.message === 'string' ? rec.message : '';
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'P1001', 'P1017', '57P01', '57P03'].includes(code))
+      return true;
+    if (/ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|Can't reach database|DatabaseNotReachable|ConnectionClosed|the database system is (starting up|shutting down)/i.test(message))
+      return true;
+    if (rec.kind === 'DatabaseNotReachable' || rec.kind === 'ConnectionClosed') return true;
+    e = rec.cause ?? rec.originalError;
+  }
+  return false;
+}
+
+/** True for errors a transaction should simply be retried after (deadlock, serialisation, unique race). */
+export function isRetriableTransactionError(error: unknown): boolean {
+  const text = `${(error as { code?: string })?.code ?? ''} ${(error as Error)?.message ?? ''} ${JSON.stringify((error as { cause?: unknown })?.cause ?? '')}`;
+  return /40P01|40001|deadlock detected|could not serialize/i.test(text);
+}

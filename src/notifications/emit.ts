@@ -1,0 +1,397 @@
+import type { Database } from '../db/index.ts';
+import type { Bus } from '../delivery/bus.ts';
+import { type InboxMessage, toWire } from '../delivery/messages.ts';
+import { badInput, isRetriableTransactionError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { LIMITS, NOTIFICATION_TYPES, type NotificationRecord, type NotificationType } from './model.ts';
+import { getPreferencesMap, type Preferences } from './preferences.ts';
+import * as v from './validate.ts';
+
+export interface EmitInput {
+  recipientIds: readonly string[];
+  title: string;
+  body: string;
+  type: NotificationType;
+  category?: string | null | undefined;
+  data?: unknown;
+  /** A producer's retry with the same key delivers nothing twice, per recipient. */
+  idempotencyKey?: string | null | undefined;
+}
+
+export type DeliveryStatus = 'DELIVERED' | 'SUPPRESSED' | 'DUPLICATE';
+export type SuppressionReason = 'DISABLED' | 'CATEGORY_MUTED';
+
+/** What happened for one recipient, and which other channels they accept (for producers to route). */
+export interface Delivery {
+  recipientId: string;
+  status: DeliveryStatus;
+  reason: SuppressionReason | null;
+  /** The stored notification (for DUPLICATE: the one stored by the first attempt). */
+  notification: NotificationRecord | null;
+  channels: { email: boolean; sms: boolean; push: boolean };
+}
+
+export interface EmitResult {
+  deliveries: Delivery[];
+  deliveredCount: number;
+  suppressedCount: number;
+  duplicateCount: number;
+}
+
+interface Template {
+  title: string;
+  body: string;
+  type: NotificationType;
+  category: string | null;
+  data: string | null;
+  key: string | null;
+}
+
+interface Pending {
+  input: Template;
+  recipients: string[];
+  resolve: (r: EmitResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Validates an emit; throws BAD_USER_INPUT before anything is written. */
+export function validateEmit(input: EmitInput): { template: Template; recipients: string[] } {
+  const recipients = input.recipientIds;
+  if (recipients.length === 0) throw badInput('"recipientIds" must not be empty', { field: 'recipientIds' });
+  if (recipients.length > LIMITS.maxRecipients) {
+    throw badInput(`"recipientIds" holds at most ${LIMITS.maxRecipients} recipients per call`, {
+      field: 'recipientIds',
+      max: LIMITS.maxRecipients,
+    });
+  }
+  const seen = new Set<string>();
+  for (const id of recipients) {
+    v.userId(id);
+    if (seen.has(id)) throw badInput(`"recipientIds" holds "${id}" more than once`, { field: 'recipientIds' });
+    seen.add(id);
+  }
+  if (!NOTIFICATION_TYPES.includes(input.type)) throw badInput('"type" is not a notification type', { field: 'type' });
+  const data = v.jsonData(input.data);
+  let key: string | null = null;
+  if (input.idempotencyKey !== undefined && input.idempotencyKey !== null) {
+    key = input.idempotencyKey;
+    if (key.length === 0 || key.length > LIMITS.maxIdempotencyKey) {
+      throw badInput(`"idempotencyKey" must be 1-${LIMITS.maxIdempotencyKey} characters`, { field: 'idempotencyKey' });
+    }
+  }
+  return {
+    recipients: [...recipients],
+    template: {
+      title: v.requiredText(input.title, 'title', LIMITS.maxTitle),
+      body: v.requiredText(input.body, 'body', LIMITS.maxBody),
+      type: input.type,
+      category: input.category === undefined || input.category === null ? null : v.category(input.category),
+      data: data === null ? null : JSON.stringify(data),
+      key,
+    },
+  };
+}
+
+export interface EmitterOptions {
+  db: Database;
+  bus: Bus;
+  log: Logger;
+  idempotencyTtlHours: number;
+  /** Rows per grouped transaction. */
+  maxBatchRows?: number;
+}
+
+/**
+ * Stores and publishes notifications. Concurrent emits are grouped into one transaction (group
+ * commit): the first emit starts at once, emits arriving while a transaction runs go together in
+ * the next one. Every notification is committed before it is published; a failed publish loses
+ * nothing (streams fill gaps from the database).
+ */
+export class Emitter {
+  private queue: Pending[] = [];
+  private running = false;
+  private inFlight = new Set<Promise<unknown>>();
+  private readonly maxBatchRows: number;
+
+  constructor(private readonly options: EmitterOptions) {
+    this.maxBatchRows = options.maxBatchRows ?? 10_000;
+  }
+
+  /** Emits one notification to its recipients. */
+  emit(input: EmitInput): Promise<EmitResult> {
+    const { template, recipients } = validateEmit(input);
+    const promise = new Promise<EmitResult>((resolve, reject) => {
+      this.queue.push({ input: template, recipients, resolve, reject });
+    });
+    const tracked = promise.catch(() => {});
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+    if (!this.running) void this.drain();
+    return promise;
+  }
+
+  /** Resolves when every emit accepted so far has finished (graceful shutdown). */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async drain() {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch: Pending[] = [];
+        let rows = 0;
+        while (this.queue.length > 0) {
+          const next = this.queue[0]!;
+          if (batch.length > 0 && rows + next.recipients.length > this.maxBatchRows) break;
+          batch.push(this.queue.shift()!);
+          rows += next.recipients.length;
+        }
+        await this.runBatch(batch);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runBatch(batch: Pending[]) {
+    let outcome: { results: EmitResult[]; messages: Map<string, InboxMessage> } | undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        outcome = await this.store(batch);
+        break;
+      } catch (error) {
+        if (attempt < 4 && isRetriableTransactionError(error)) continue;
+        if (attempt < 4 && /idempotency_key/.test(String((error as Error).message) + JSON.stringify((error as { meta?: unknown }).meta ?? ''))) continue;
+        for (const p of batch) p.reject(error);
+        return;
+      }
+    }
+    // Published after commit. A failure is logged, never reported to the producer: the rows are
+    // committed and subscribers recover them from the database.
+    const publishes = [...outcome.messages].map(([userId, message]) =>
+      this.options.bus.publish(userId, message).catch((error: Error) => {
+        this.options.log.warn({ err: error.message, userId }, 'publish failed; subscribers will catch up from the database');
+      }),
+    );
+    await Promise.all(publishes);
+    batch.forEach((p, i) => p.resolve(outcome.results[i]!));
+  }
+
+  /** One transaction for the whole batch: preferences, idempotency, positions, rows. */
+  private async store(batch: Pending[]) {
+    const ttl = `${this.options.idempotencyTtlHours} hours`;
+    return this.options.db.prisma.$transaction(
+      async (tx) => {
+        const allRecipients = [...new Set(batch.flatMap((p) => p.recipients))];
+        const prefs = await getPreferencesMap(tx, allRecipients);
+        // Idempotency: find what earlier attempts already stored (keys past their TTL are released).
+        const keyed = batch.filter((p) => p.input.key !== null);
+        const existing = new Map<string, NotificationRecord>();
+        if (keyed.length > 0) {
+          const users: string[] = [];
+          const keys: string[] = [];
+          for (const p of keyed) for (const r of p.recipients) (users.push(r), keys.push(p.input.key!));
+          await tx.$executeRawUnsafe(
+            `UPDATE notification n SET idempotency_key = NULL FROM unnest($1::text[], $2::text[]) AS k(u, key)
+             WHERE n.recipient_id = k.u AND n.idempotency_key = k.key AND n.created_at <= now() - $3::interval`,
+            users,
+            keys,
+            ttl,
+          );
+          const rows = await tx.$queryRawUnsafe<(RowWithKey & { idempotency_key: string })[]>(
+            `SELECT n.id, n.recipient_id, n.seq, n.title, n.body, n.type, n.category, n.data, n.read_at, n.archived_at, n.created_at, n.idempotency_key
+             FROM notification n JOIN unnest($1::text[], $2::text[]) AS k(u, key) ON n.recipient_id = k.u AND n.idempotency_key = k.key`,
+            users,
+            keys,
+          );
+          for (const r of rows) existing.set(`${r.recipient_id}\u0000${r.idempotency_key}`, rowToRecord(r));
+        }
+        // Decide per recipient.
+        const plans: { delivery: Delivery; template: number }[][] = [];
+        const insertUsers: string[] = [];
+        const insertTemplates: number[] = [];
+        const claimed = new Set<string>();
+        batch.forEach((p, t) => {
+          const plan = p.recipients.map((recipientId) => {
+            const pref = prefs.get(recipientId);
+            const muted = p.input.category !== null && (pref?.mutedCategories ?? []).includes(p.input.category);
+            const delivery: Delivery = {
+              recipientId,
+              status: 'DELIVERED',
+              reason: null,
+              notification: null,
+              channels: channelsFor(pref, muted),
+            };
+            if (pref && !pref.enabled) {
+              delivery.status = 'SUPPRESSED';
+              delivery.reason = 'DISABLED';
+            } else if (muted) {
+              delivery.status = 'SUPPRESSED';
+              delivery.reason = 'CATEGORY_MUTED';
+            } else if (p.input.key !== null) {
+              const k = `${recipientId}\u0000${p.input.key}`;
+              const found = existing.get(k);
+              if (found || claimed.has(k)) {
+                delivery.status = 'DUPLICATE';
+                delivery.notification = found ?? null;
+              } else {
+                claimed.add(k);
+              }
+            }
+            if (delivery.status === 'DELIVERED') {
+              insertUsers.push(recipientId);
+              insertTemplates.push(t + 1);
+            }
+            return { delivery, template: t };
+          });
+          plans.push(plan);
+        });
+        const inserted = new Map<string, InsertedRow>();
+        if (insertUsers.length > 0) {
+          const rows = await tx.$queryRawUnsafe<InsertedRow[]>(
+            INSERT_SQL,
+            insertUsers,
+            insertTemplates,
+            batch.map((p) => p.input.title),
+            batch.map((p) => p.input.body),
+            batch.map((p) => p.input.type),
+            batch.map((p) => p.input.category),
+            batch.map((p) => p.input.data),
+            batch.map((p) => p.input.key),
+          );
+          for (const r of rows) inserted.set(`${r.recipient_id}\u0000${r.template}`, r);
+        }
+        // Build results and one bus message per user (all of that user's additions, in order).
+        const messages = new Map<string, InboxMessage>();
+        const results = plans.map((plan, t) => {
+          const tpl = batch[t]!.input;
+          let delivered = 0;
+          let suppressed = 0;
+          let duplicates = 0;
+          for (const { delivery } of plan) {
+            if (delivery.status === 'DELIVERED') {
+              const row = inserted.get(`${delivery.recipientId}\u0000${t + 1}`)!;
+              const record: NotificationRecord = {
+                id: row.id,
+                recipientId: row.recipient_id,
+                seq: Number(row.seq),
+                title: tpl.title,
+                body: tpl.body,
+                type: tpl.type,
+                category: tpl.category,
+                data: tpl.data === null ? null : JSON.parse(tpl.data),
+                readAt: null,
+                archivedAt: null,
+                createdAt: new Date(row.created_at),
+              };
+              delivery.notification = record;
+              let message = messages.get(record.recipientId);
+              if (!message) {
+                message = { v: Number(row.version), unread: row.unread_count, added: [] };
+                messages.set(record.recipientId, message);
+              }
+              message.added!.push(toWire(record));
+              delivered++;
+            } else if (delivery.status === 'SUPPRESSED') suppressed++;
+            else duplicates++;
+          }
+          return {
+            deliveries: plan.map((x) => x.delivery),
+            deliveredCount: delivered,
+            suppressedCount: suppressed,
+            duplicateCount: duplicates,
+          } satisfies EmitResult;
+        });
+        for (const m of messages.values()) m.added!.sort((a, b) => a.seq - b.seq);
+        return { results, messages };
+      },
+      { timeout: 60_000, maxWait: 10_000 },
+    );
+  }
+}
+
+function channelsFor(pref: Preferences | undefined, muted: boolean) {
+  if (muted) return { email: false, sms: false, push: false };
+  return { email: pref?.email ?? true, sms: pref?.sms ?? false, push: pref?.push ?? true };
+}
+
+interface RowWithKey {
+  id: string;
+  recipient_id: string;
+  seq: bigint;
+  title: string;
+  body: string;
+  type: NotificationType;
+  category: string | null;
+  data: unknown;
+  read_at: Date | null;
+  archived_at: Date | null;
+  created_at: Date;
+}
+
+function rowToRecord(r: RowWithKey): NotificationRecord {
+  return {
+    id: r.id,
+    recipientId: r.recipient_id,
+    seq: Number(r.seq),
+    title: r.title,
+    body: r.body,
+    type: r.type,
+    category: r.category,
+    data: r.data ?? null,
+    readAt: r.read_at,
+    archivedAt: r.archived_at,
+    createdAt: new Date(r.created_at),
+  };
+}
+
+interface InsertedRow {
+  id: string;
+  recipient_id: string;
+  seq: bigint;
+  created_at: Date;
+  template: number;
+  unread_count: number;
+  version: bigint;
+}
+
+/**
+ * Positions and rows for a whole batch in one statement. Each recipient's InboxState row is
+ * upserted (locked until commit, in a fixed order to avoid deadlocks) and advanced by the number
+ * of its new notifications, which take the positions just below the new `last_seq`. The row lock
+ * makes positions follow commit order: a later position is never visible before an earlier one.
+ * Templates ($3..$8) are sent once per emit, not once per recipient.
+ */
+const INSERT_SQL = `
+WITH input AS (
+  SELECT u, t, ord FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS x(u, t, ord)
+),
+per_user AS (
+  SELECT u, count(*)::int AS k FROM input GROUP BY u
+),
+alloc AS (
+  INSERT INTO inbox_state AS s (user_id, last_seq, unread_count, version, updated_at)
+  SELECT u, k, k, 1, now() FROM per_user ORDER BY u
+  ON CONFLICT (user_id) DO UPDATE SET
+    last_seq = s.last_seq + EXCLUDED.last_seq,
+    unread_count = s.unread_count + EXCLUDED.unread_count,
+    version = s.version + 1,
+    updated_at = now()
+  RETURNING user_id, last_seq, unread_count, version
+),
+numbered AS (
+  SELECT i.u, i.t,
+         a.last_seq - count(*) OVER (PARTITION BY i.u) + row_number() OVER (PARTITION BY i.u ORDER BY i.ord) AS seq,
+         a.unread_count, a.version
+  FROM input i JOIN alloc a ON a.user_id = i.u
+),
+ins AS (
+  INSERT INTO notification (recipient_id, seq, title, body, type, category, data, idempotency_key)
+  SELECT n.u, n.seq, ($3::text[])[n.t], ($4::text[])[n.t], (($5::text[])[n.t])::"NotificationType",
+         ($6::text[])[n.t], (($7::text[])[n.t])::jsonb, ($8::text[])[n.t]
+  FROM numbered n
+  RETURNING id, recipient_id, seq, created_at
+)
+SELECT ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.unread_count, n.version
+FROM ins JOIN numbered n ON n.u = ins.recipient_id AND n.seq = ins.seq`;

@@ -1,0 +1,51 @@
+import SchemaBuilder from '@pothos/core';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
+import type { Context } from '../context.ts';
+import { ErrorCode, heraldError } from '../errors.ts';
+
+/** The schema builder: configuration only; the types live in the domain files beside it. */
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+  AuthScopes: {
+    /** A user with a bearer token. */
+    user: boolean;
+    /** A user with a bearer token or a stream ticket (subscriptions only). */
+    streamUser: boolean;
+    /** A producer: token scope `notifications:emit`. */
+    emitter: boolean;
+  };
+}>({
+  defaultFieldNullability: false,
+  plugins: [ScopeAuthPlugin, RelayPlugin, SimpleObjectsPlugin],
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => ({
+      user: ctx.auth?.via === 'bearer',
+      streamUser: ctx.auth !== null,
+      emitter: ctx.auth?.via === 'bearer' && ctx.auth.scopes.has('notifications:emit'),
+    }),
+    unauthorizedError: (_parent, ctx) =>
+      ctx.auth
+        ? heraldError(ErrorCode.FORBIDDEN, 'Not allowed for this token')
+        : heraldError(ErrorCode.UNAUTHENTICATED, ctx.authError ?? 'Authentication required: send Authorization: Bearer <token>'),
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+  },
+});
+
+builder.queryType();
+builder.mutationType();
+builder.subscriptionType();

@@ -1,0 +1,93 @@
+import { badInput } from '../errors.ts';
+import { builder } from './builder.ts';
+import { NotificationRef, NotificationTypeEnum } from './notification.ts';
+
+const EmitNotificationInput = builder.inputType('EmitNotificationInput', {
+  fields: (t) => ({
+    recipientIds: t.idList({ required: true, description: '1 to 10,000 distinct user ids.' }),
+    title: t.string({ required: true, description: '1 to 200 characters.' }),
+    body: t.string({ required: true, description: '1 to 10,000 characters.' }),
+    type: t.field({ type: NotificationTypeEnum, required: true }),
+    category: t.string({ required: false, description: 'Routing key such as `timesheet.rejected` (letters, digits, `._:-/`).' }),
+    data: t.field({ type: 'JSON', required: false, description: 'A JSON object of at most 16 KiB.' }),
+    idempotencyKey: t.string({
+      required: false,
+      description:
+        'Makes retries safe: a second emit with the same key delivers nothing again to a recipient who already got it (kept 24 hours by default).',
+    }),
+  }),
+});
+
+const DeliveryStatus = builder.enumType('DeliveryStatus', {
+  values: {
+    DELIVERED: { description: 'Stored in the inbox and pushed to open streams.' },
+    SUPPRESSED: { description: "Not stored: the recipient's preferences exclude it (see reason)." },
+    DUPLICATE: { description: 'Already delivered by an earlier emit with the same idempotency key.' },
+  } as const,
+});
+
+const SuppressionReason = builder.enumType('SuppressionReason', {
+  values: {
+    DISABLED: { description: 'The recipient turned in-app notifications off.' },
+    CATEGORY_MUTED: { description: "The recipient muted the notification's category." },
+  } as const,
+});
+
+const DeliveryChannels = builder.simpleObject('DeliveryChannels', {
+  description: 'Other channels the recipient accepts for this notification, for producers that route to them.',
+  fields: (t) => ({ email: t.boolean(), sms: t.boolean(), push: t.boolean() }),
+});
+
+const EmitDelivery = builder.simpleObject('EmitDelivery', {
+  fields: (t) => ({
+    recipientId: t.id(),
+    status: t.field({ type: DeliveryStatus }),
+    reason: t.field({ type: SuppressionReason, nullable: true }),
+    notification: t.field({ type: NotificationRef, nullable: true }),
+    channels: t.field({ type: DeliveryChannels }),
+  }),
+});
+
+const EmitNotificationPayload = builder.simpleObject('EmitNotificationPayload', {
+  fields: (t) => ({
+    deliveredCount: t.int(),
+    suppressedCount: t.int(),
+    duplicateCount: t.int(),
+    deliveries: t.field({ type: [EmitDelivery], description: 'One entry per recipient, in the order given.' }),
+  }),
+});
+
+builder.mutationField('emitNotification', (t) =>
+  t.field({
+    type: EmitNotificationPayload,
+    description:
+      'Stores a notification for each recipient in one transaction, then pushes it to their open streams. Requires the `notifications:emit` scope.',
+    authScopes: { emitter: true },
+    args: { input: t.arg({ type: EmitNotificationInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      ctx.services.emitter.emit({
+        recipientIds: input.recipientIds.map(String),
+        title: input.title,
+        body: input.body,
+        type: input.type,
+        category: input.category,
+        data: input.data,
+        idempotencyKey: input.idempotencyKey,
+      }),
+  }),
+);
+
+builder.queryField('presence', (t) =>
+  t.field({
+    type: [builder.simpleObject('UserPresence', { fields: (f) => ({ userId: f.id(), online: f.boolean() }) })],
+    description: 'Which of these users have at least one open stream on any instance (for producers deciding on e-mail fallback).',
+    authScopes: { emitter: true },
+    args: { userIds: t.arg.idList({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const ids = args.userIds.map(String);
+      if (ids.length > 1000) throw badInput('"userIds" holds at most 1,000 ids');
+      const online = await ctx.services.presence.online(ids);
+      return ids.map((userId) => ({ userId, online: online.has(userId) }));
+    },
+  }),
+);

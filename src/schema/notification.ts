@@ -1,0 +1,163 @@
+import type { Context } from '../context.ts';
+import { badInput } from '../errors.ts';
+import { encodeCursor } from '../notifications/cursor.ts';
+import { changeNotifications, getNotification, listInbox, markAllRead, unreadCount } from '../notifications/inbox.ts';
+import { NOTIFICATION_TYPES, type NotificationRecord } from '../notifications/model.ts';
+import { builder } from './builder.ts';
+
+export const NotificationTypeEnum = builder.enumType('NotificationType', {
+  values: NOTIFICATION_TYPES,
+  description: 'The kind of notification (seed 000).',
+});
+
+export const NotificationRef = builder.objectRef<NotificationRecord>('Notification').implement({
+  description: 'A notification in one user\'s inbox.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    cursor: t.string({
+      description: "The notification's position in its recipient's inbox, opaque. Usable as `after` anywhere.",
+      resolve: (n) => encodeCursor(n.seq),
+    }),
+    recipientId: t.exposeID('recipientId'),
+    title: t.exposeString('title'),
+    body: t.exposeString('body'),
+    type: t.field({ type: NotificationTypeEnum, resolve: (n) => n.type }),
+    category: t.exposeString('category', { nullable: true, description: 'Producer-chosen routing key, e.g. `timesheet.rejected`.' }),
+    data: t.field({ type: 'JSON', nullable: true, resolve: (n) => n.data }),
+    read: t.boolean({ resolve: (n) => n.readAt !== null }),
+    readAt: t.field({ type: 'DateTime', nullable: true, resolve: (n) => n.readAt }),
+    archived: t.boolean({ resolve: (n) => n.archivedAt !== null }),
+    archivedAt: t.field({ type: 'DateTime', nullable: true, resolve: (n) => n.archivedAt }),
+    createdAt: t.field({ type: 'DateTime', resolve: (n) => n.createdAt }),
+  }),
+});
+
+const NotificationFilter = builder.inputType('NotificationFilter', {
+  fields: (t) => ({
+    unread: t.boolean({ required: false, description: 'true: only unread; false: only read; absent: both.' }),
+    archived: t.boolean({ required: false, description: 'true: only archived; false or absent: only unarchived.' }),
+    types: t.field({ type: [NotificationTypeEnum], required: false }),
+    categories: t.stringList({ required: false }),
+  }),
+});
+
+const changeDeps = (ctx: Context) => ({ prisma: ctx.services.db.prisma, bus: ctx.services.bus, log: ctx.services.log });
+
+interface InboxConnectionShape {
+  streamCursor: string;
+}
+
+builder.queryFields((t) => ({
+  notifications: t.connection(
+    {
+      type: NotificationRef,
+      description: "The caller's inbox, newest first. Cursor-based; at most 100 per page (default 20).",
+      authScopes: { user: true },
+      args: { filter: t.arg({ type: NotificationFilter, required: false }) },
+      resolve: async (_root, args, ctx) => {
+        if (args.last != null || args.before != null) {
+          throw badInput('The inbox pages forward only (newest first): use "first" and "after"');
+        }
+        const page = await listInbox(ctx.services.db.prisma, ctx.auth!.userId, {
+          first: args.first,
+          after: args.after,
+          filter: args.filter,
+        });
+        const edges = page.items.map((node) => ({ cursor: encodeCursor(node.seq), node }));
+        return {
+          edges,
+          pageInfo: {
+            hasNextPage: page.hasNextPage,
+            hasPreviousPage: Boolean(args.after),
+            startCursor: edges[0]?.cursor ?? null,
+            endCursor: edges.at(-1)?.cursor ?? null,
+          },
+          streamCursor: encodeCursor(page.streamSeq),
+        } satisfies InboxConnectionShape & Record<string, unknown>;
+      },
+    },
+    {
+      name: 'NotificationConnection',
+      fields: (c) => ({
+        streamCursor: c.string({
+          description:
+            'The newest position in the inbox when this page was read, whatever the filter. Pass it to `notificationAdded(after:)` or `inboxEvents(after:)` to listen from exactly where this fetch ended.',
+          resolve: (conn) => (conn as unknown as InboxConnectionShape).streamCursor,
+        }),
+      }),
+    },
+    { name: 'NotificationEdge' },
+  ),
+  notification: t.field({
+    type: NotificationRef,
+    nullable: true,
+    authScopes: { user: true },
+    description: "One of the caller's notifications; null when it does not exist or is someone else's.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => getNotification(ctx.services.db.prisma, ctx.auth!.userId, String(args.id)),
+  }),
+  unreadCount: t.int({
+    authScopes: { user: true },
+    description: 'Unread, unarchived notifications of the caller (exact, O(1)).',
+    resolve: (_root, _args, ctx) => unreadCount(ctx.services.db.prisma, ctx.auth!.userId),
+  }),
+}));
+
+const UpdatePayload = builder.simpleObject('NotificationsUpdatePayload', {
+  fields: (t) => ({
+    notifications: t.field({ type: [NotificationRef], description: 'The notifications named, as they are now.' }),
+    changedCount: t.int({ description: 'How many actually changed state.' }),
+    unreadCount: t.int(),
+  }),
+});
+
+const DeletePayload = builder.simpleObject('DeleteNotificationsPayload', {
+  fields: (t) => ({
+    deletedIds: t.idList(),
+    unreadCount: t.int(),
+  }),
+});
+
+const MarkAllPayload = builder.simpleObject('MarkAllNotificationsReadPayload', {
+  fields: (t) => ({
+    changedCount: t.int(),
+    unreadCount: t.int(),
+  }),
+});
+
+const idsArg = (t: { arg: { idList: (o: { required: true; description: string }) => never } }) =>
+  t.arg.idList({ required: true, description: '1 to 1,000 ids of your notifications. All or nothing: an unknown id fails the call with NOT_FOUND.' });
+
+builder.mutationFields((t) => {
+  const bulk = (action: 'READ' | 'UNREAD' | 'ARCHIVED' | 'UNARCHIVED', description: string) =>
+    t.field({
+      type: UpdatePayload,
+      description,
+      authScopes: { user: true },
+      args: { ids: idsArg(t as never) },
+      resolve: (_root, args, ctx) =>
+        changeNotifications(changeDeps(ctx), ctx.auth!.userId, (args.ids as (string | number)[]).map(String), action),
+    });
+  return {
+    markNotificationsRead: bulk('READ', 'Marks notifications read.'),
+    markNotificationsUnread: bulk('UNREAD', 'Marks notifications unread.'),
+    archiveNotifications: bulk('ARCHIVED', 'Archives notifications (they leave the default inbox view and the unread count).'),
+    unarchiveNotifications: bulk('UNARCHIVED', 'Moves archived notifications back to the inbox.'),
+    deleteNotifications: t.field({
+      type: DeletePayload,
+      description: 'Deletes notifications for good.',
+      authScopes: { user: true },
+      args: { ids: idsArg(t as never) },
+      resolve: async (_root, args, ctx) => {
+        const r = await changeNotifications(changeDeps(ctx), ctx.auth!.userId, (args.ids as (string | number)[]).map(String), 'DELETED');
+        return { deletedIds: r.deletedIds, unreadCount: r.unreadCount };
+      },
+    }),
+    markAllNotificationsRead: t.field({
+      type: MarkAllPayload,
+      description: 'Marks every unread notification of the caller read.',
+      authScopes: { user: true },
+      resolve: (_root, _args, ctx) => markAllRead(changeDeps(ctx), ctx.auth!.userId),
+    }),
+  };
+});

@@ -1,0 +1,99 @@
+import type { StreamEvent } from '../delivery/hub.ts';
+import { decodeCursor } from '../notifications/cursor.ts';
+import type { Context } from '../context.ts';
+import { builder } from './builder.ts';
+import { NotificationRef } from './notification.ts';
+
+type Added = Extract<StreamEvent, { type: 'added' }>;
+type Changed = Extract<StreamEvent, { type: 'changed' }>;
+type Unread = Extract<StreamEvent, { type: 'unread' }>;
+
+const NotificationChange = builder.enumType('NotificationChange', {
+  values: ['READ', 'UNREAD', 'ARCHIVED', 'UNARCHIVED', 'DELETED'] as const,
+});
+
+const NotificationAddedEvent = builder.objectRef<Added>('NotificationAddedEvent').implement({
+  fields: (t) => ({
+    cursor: t.exposeString('cursor'),
+    notification: t.field({ type: NotificationRef, resolve: (e) => e.notification }),
+  }),
+});
+
+const NotificationChangedEvent = builder.objectRef<Changed>('NotificationChangedEvent').implement({
+  fields: (t) => ({
+    cursor: t.exposeString('cursor', { description: "The changed notification's position." }),
+    notificationId: t.exposeID('notificationId'),
+    change: t.field({ type: NotificationChange, resolve: (e) => e.change }),
+    readAt: t.field({ type: 'DateTime', nullable: true, resolve: (e) => e.readAt }),
+    archivedAt: t.field({ type: 'DateTime', nullable: true, resolve: (e) => e.archivedAt }),
+  }),
+});
+
+const UnreadCountChangedEvent = builder.objectRef<Unread>('UnreadCountChangedEvent').implement({
+  fields: (t) => ({ unreadCount: t.exposeInt('unreadCount') }),
+});
+
+const InboxEvent = builder.unionType('InboxEvent', {
+  types: [NotificationAddedEvent, NotificationChangedEvent, UnreadCountChangedEvent],
+  resolveType: (event) =>
+    event.type === 'added' ? 'NotificationAddedEvent' : event.type === 'changed' ? 'NotificationChangedEvent' : 'UnreadCountChangedEvent',
+});
+
+/** `Last-Event-ID` (a reconnecting EventSource) wins over the `after` the URL was opened with. */
+function resumePoint(ctx: Context, after: string | null | undefined): number | undefined {
+  if (ctx.lastEventId) return decodeCursor(ctx.lastEventId, 'Last-Event-ID');
+  return after ? decodeCursor(after) : undefined;
+}
+
+const afterArg = (t: { arg: { string: (o: { required: false; description: string }) => never } }) =>
+  t.arg.string({
+    required: false,
+    description:
+      'Start after this cursor (a streamCursor, an edge cursor or the last event id seen): missed events first, then live, with no gap and no duplicate. Unknown or expired: CURSOR_EXPIRED.',
+  });
+
+builder.subscriptionFields((t) => ({
+  notificationAdded: t.field({
+    type: NotificationRef,
+    description: "The caller's new notifications, in position order.",
+    authScopes: { streamUser: true },
+    args: { after: afterArg(t as never) },
+    subscribe: (_root, args, ctx) =>
+      ctx.services.hub.open({
+        userId: ctx.auth!.userId,
+        kind: 'added',
+        after: resumePoint(ctx, args.after as string | null | undefined),
+        expiresAt: ctx.auth!.expiresAt,
+      }) as unknown as Promise<AsyncIterable<NotificationRefShape>>,
+    resolve: (event) => (event as unknown as Added).notification,
+  }),
+  inboxEvents: t.field({
+    type: InboxEvent,
+    description:
+      'Everything one tab needs: additions (with replay from `after`), changes (read, unread, archived, deleted) and the exact unread count (sent first, then on every change).',
+    authScopes: { streamUser: true },
+    args: { after: afterArg(t as never) },
+    subscribe: (_root, args, ctx) =>
+      ctx.services.hub.open({
+        userId: ctx.auth!.userId,
+        kind: 'inbox',
+        after: resumePoint(ctx, args.after as string | null | undefined),
+        expiresAt: ctx.auth!.expiresAt,
+      }),
+    resolve: (event) => event,
+  }),
+}));
+
+type NotificationRefShape = Added['notification'];
+
+builder.mutationField('createStreamTicket', (t) =>
+  t.field({
+    type: builder.simpleObject('StreamTicket', {
+      fields: (f) => ({ ticket: f.string(), expiresAt: f.field({ type: 'DateTime' }) }),
+    }),
+    description:
+      'A short-lived ticket for browsers\' EventSource, which cannot send headers: open `GET /graphql?query=...&ticket=<ticket>` within its lifetime. It opens subscriptions only; the stream then lives as long as the token it was minted from.',
+    authScopes: { user: true },
+    resolve: (_root, _args, ctx) => ctx.services.authenticator.mintTicket(ctx.auth!),
+  }),
+);

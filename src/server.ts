@@ -1,0 +1,49 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { EmbeddedDatabaseError } from './db/index.ts';
+import { createLogger } from './logger.ts';
+
+/** Starts one Herald instance: listens, and stops gracefully on SIGTERM/SIGINT. */
+async function main() {
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL);
+  const app = await createApp({ config, log });
+  const server = createServer(app.yoga);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  const { port } = server.address() as AddressInfo;
+  const mode = `${app.services.db.kind === 'embedded' ? `embedded database in ${config.HERALD_DATA_DIR}` : 'PostgreSQL'}, ${
+    app.services.bus.kind === 'redis' ? 'Redis pub/sub' : 'in-process pub/sub'
+  }`;
+  log.info({ port, mode }, `Herald listening on http://localhost:${port}/graphql (${mode})`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      log.warn('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    force.unref();
+    server.close();
+    await app.close();
+    server.closeAllConnections();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof EmbeddedDatabaseError) {
+    console.error(error.message);
+  } else {
+    console.error(error);
+  }
+  process.exit(1);
+});
