@@ -71,7 +71,7 @@ const QUICK: Partial<Config> = {
   idleN: 2000,
   personalN: 2000,
   bulkN: 2000,
-  rates: [500, 2000, 4000, 8000],
+  rates: [1000, 4000, 8000, 12000, 16000],
   stepSeconds: 2,
   stepRetries: 0,
   drainMs: 2000,

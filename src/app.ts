@@ -79,6 +79,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     logging: log,
     maskedErrors: {
       maskError(error, message, isDev) {
+        if (process.env.DEBUG_ERRORS) console.error(error);
         if (isDatabaseUnavailable(error)) {
           return createGraphQLError('The database is unavailable; nothing was written. Retry (with the same idempotencyKey).', {
             extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retriable: true },

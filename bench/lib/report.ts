@@ -38,7 +38,7 @@ const METRICS: Array<{ key: keyof Headline; label: string; better: 'lower' | 'hi
 
 function headline(run: TargetRun | undefined): Headline {
   const s = run?.scenarios ?? {};
-  const idle = s.idle?.ok !== undefined && !s.idle?.error ? s.idle : undefined;
+  const idle = s.idle && !s.idle.error ? s.idle : undefined;
   const personal = s.personal && !s.personal.error ? s.personal : undefined;
   const bulk = s.bulk && !s.bulk.error ? s.bulk : undefined;
   return {
@@ -92,8 +92,6 @@ const fmt = (x: unknown, digits = 0): string =>
 const kib = (b: number | null | undefined): string => (b === null || b === undefined ? 'n/a' : (b / 1024).toFixed(2));
 const mib = (b: number | null | undefined): string => (b === null || b === undefined ? 'n/a' : (b / 1048576).toFixed(1));
 const cpuCell = (w: CpuWindow | undefined, g: string): string => fmt(w?.groups[g]?.pct, 1);
-const genPct = (w: CpuWindow | undefined): string =>
-  w ? ((w.groups.receivers?.pct ?? 0) + (w.groups.publisher?.pct ?? 0)).toFixed(1) : 'n/a';
 
 function table(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
@@ -225,14 +223,14 @@ export function markdown(report: Report): string {
   out.push('');
   out.push(
     table(
-      ['target', 'recipients', 'time to last, each repeat (ms)', 'median (ms)', 'p50 of recipients (ms)', 'POST answered (ms)', 'CPU over the repeats: server / pg / redis / receivers (%)', 'notes'],
+      ['target', 'recipients', 'time to last, each repeat (ms)', 'median (ms)', 'p50 of recipients (ms)', 'POST answered (ms)', 'CPU ms per emit: server / pg / redis / receivers / publisher', 'notes'],
       ran
         .filter((t) => report.results[t]!.scenarios.bulk)
         .map((t) => {
           const s = report.results[t]!.scenarios.bulk!;
           if (s.error) return [t, 'error', '', '', '', '', '', s.error];
           const reps = s.repeats as Array<{ timeToLastMs: number | null; latency: { p50: number }; responseMs: number; delivered: number; errors: string[] }>;
-          const w = s.cpu as CpuWindow;
+          const c = (s.cpuMsPerEmit ?? {}) as Record<string, number>;
           return [
             t,
             `${s.connected}/${s.n}`,
@@ -240,7 +238,7 @@ export function markdown(report: Report): string {
             fmt(s.medianTimeToLastMs, 1),
             reps.map((r) => fmt(r.latency.p50, 1)).join(', '),
             reps.map((r) => fmt(r.responseMs, 1)).join(', '),
-            `${cpuCell(w, 'server')} / ${cpuCell(w, 'postgres')} / ${cpuCell(w, 'redis')} / ${genPct(w)}`,
+            ['server', 'postgres', 'redis', 'receivers', 'publisher'].map((g) => fmt(c[g])).join(' / '),
             reps.flatMap((r) => r.errors).join('; '),
           ];
         }),

@@ -1,7 +1,6 @@
-// Load-generator child: holds many subscriber connections (raw node:http SSE streams, or
+// Load-generator child: holds many subscriber connections (SSE over raw TCP sockets, or
 // socket.io-client for the peer), parses frames incrementally, and records
 // (receipt time - scheduled send time) per step in HDR histograms. Driven by the runner over IPC.
-import http from 'node:http';
 import type * as hdr from 'hdr-histogram-js';
 import { nowMs } from '../lib/clock.js';
 import { encodeHistogram, newHistogram, recordMs } from '../lib/hist.js';
@@ -9,7 +8,8 @@ import { type Marker, parseMarker } from '../lib/payload.js';
 import { serveRpc } from '../lib/rpc.js';
 import { getTarget } from '../targets/index.js';
 import type { SubscribeSpec, TargetAddress, TargetClient } from '../targets/types.js';
-import { SseSplitter, isCommentOnly } from './sse.js';
+import { openRawSse } from './rawsse.js';
+import { isCommentOnly } from './sse.js';
 
 interface Conn {
   user: string;
@@ -60,56 +60,31 @@ function localAddress(): string | undefined {
   return l.length === 0 ? undefined : l[nextLocal++ % l.length];
 }
 
-function openSse(user: string, spec: Extract<SubscribeSpec, { kind: 'sse' }>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const r = spec.request;
-    const req = http.request({
-      host: addr.host,
-      port: addr.port,
-      method: r.method,
-      path: r.path,
-      headers: r.headers,
-      agent: false,
-      localAddress: localAddress(),
-    });
-    const timer = setTimeout(() => req.destroy(new Error('connect timeout')), init.connectTimeoutMs);
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.on('response', (res) => {
-      clearTimeout(timer);
-      if (res.statusCode !== 200) {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          if (body.length < 300) body += c;
-        });
-        res.on('end', () => reject(new Error(`HTTP ${res.statusCode}: ${body.slice(0, 300)}`)));
-        res.on('error', () => reject(new Error(`HTTP ${res.statusCode}`)));
-        return;
-      }
-      const conn: Conn = { user, open: true, probeOk: false, close: () => req.destroy() };
-      conns.push(conn);
-      const splitter = new SseSplitter((buf, start, end) => {
-        if (parseMarker(buf, start, end, marker)) onEvent(conn, marker);
-        else if (isCommentOnly(buf, start, end)) counters.heartbeats++;
-        else counters.unknownFrames++;
-      });
-      res.setEncoding('latin1');
-      res.on('data', (chunk: string) => {
-        rxTime = nowMs();
-        splitter.push(chunk);
-      });
-      res.on('error', () => {});
-      res.on('close', () => {
-        if (conn.open && !closing) counters.dropped++;
-        conn.open = false;
-      });
-      resolve();
-    });
-    req.end();
+async function openSse(user: string, spec: Extract<SubscribeSpec, { kind: 'sse' }>): Promise<void> {
+  const conn: Conn = { user, open: false, probeOk: false, close: () => {} };
+  const socket = await openRawSse({
+    host: addr.host,
+    port: addr.port,
+    path: spec.request.path,
+    headers: spec.request.headers,
+    localAddress: localAddress(),
+    timeoutMs: init.connectTimeoutMs,
+    onChunk: () => {
+      rxTime = nowMs();
+    },
+    onFrame: (buf, start, end) => {
+      if (parseMarker(buf, start, end, marker)) onEvent(conn, marker);
+      else if (isCommentOnly(buf, start, end)) counters.heartbeats++;
+      else counters.unknownFrames++;
+    },
+    onClose: () => {
+      if (conn.open && !closing) counters.dropped++;
+      conn.open = false;
+    },
   });
+  conn.open = true;
+  conn.close = () => socket.destroy();
+  conns.push(conn);
 }
 
 let ioFactory: typeof import('socket.io-client').io | undefined;

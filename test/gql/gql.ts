@@ -1,0 +1,136 @@
+/* eslint-disable */
+import * as types from './graphql.js';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  fragment NotificationFields on Notification {\n    id\n    cursor\n    recipientId\n    title\n    body\n    type\n    category\n    data\n    read\n    readAt\n    archived\n    createdAt\n  }\n": typeof types.NotificationFieldsFragmentDoc,
+    "\n  mutation Emit($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      duplicateCount\n      deliveries {\n        recipientId\n        status\n        reason\n        channels { email sms push }\n        notification { ...NotificationFields }\n      }\n    }\n  }\n": typeof types.EmitDocument,
+    "\n  query Inbox($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      edges { cursor node { ...NotificationFields } }\n      pageInfo { hasNextPage endCursor }\n      streamCursor\n    }\n    unreadCount\n  }\n": typeof types.InboxDocument,
+    "\n  query OneNotification($id: ID!) {\n    notification(id: $id) { ...NotificationFields }\n  }\n": typeof types.OneNotificationDocument,
+    "\n  query UnreadCount {\n    unreadCount\n  }\n": typeof types.UnreadCountDocument,
+    "\n  mutation MarkRead($ids: [ID!]!) {\n    markNotificationsRead(ids: $ids) { changedCount unreadCount notifications { id read } }\n  }\n": typeof types.MarkReadDocument,
+    "\n  mutation MarkUnread($ids: [ID!]!) {\n    markNotificationsUnread(ids: $ids) { changedCount unreadCount }\n  }\n": typeof types.MarkUnreadDocument,
+    "\n  mutation MarkAllRead {\n    markAllNotificationsRead { changedCount unreadCount }\n  }\n": typeof types.MarkAllReadDocument,
+    "\n  mutation Archive($ids: [ID!]!) {\n    archiveNotifications(ids: $ids) { changedCount unreadCount notifications { id archived } }\n  }\n": typeof types.ArchiveDocument,
+    "\n  mutation Delete($ids: [ID!]!) {\n    deleteNotifications(ids: $ids) { deletedIds unreadCount }\n  }\n": typeof types.DeleteDocument,
+    "\n  query Preferences {\n    notificationPreferences { enabled email sms push mutedCategories }\n  }\n": typeof types.PreferencesDocument,
+    "\n  mutation UpdatePreferences($input: UpdateNotificationPreferencesInput!) {\n    updateNotificationPreferences(input: $input) { enabled email sms push mutedCategories }\n  }\n": typeof types.UpdatePreferencesDocument,
+    "\n  mutation StreamTicket {\n    createStreamTicket { ticket expiresAt }\n  }\n": typeof types.StreamTicketDocument,
+    "\n  query Presence($userIds: [ID!]!) {\n    presence(userIds: $userIds) { userId online }\n  }\n": typeof types.PresenceDocument,
+    "\n  subscription NotificationAdded($after: String) {\n    notificationAdded(after: $after) { id cursor title body recipientId }\n  }\n": typeof types.NotificationAddedDocument,
+    "\n  subscription InboxEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { id title } }\n      ... on NotificationChangedEvent { cursor notificationId change }\n      ... on UnreadCountChangedEvent { unreadCount }\n    }\n  }\n": typeof types.InboxEventsDocument,
+};
+const documents: Documents = {
+    "\n  fragment NotificationFields on Notification {\n    id\n    cursor\n    recipientId\n    title\n    body\n    type\n    category\n    data\n    read\n    readAt\n    archived\n    createdAt\n  }\n": types.NotificationFieldsFragmentDoc,
+    "\n  mutation Emit($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      duplicateCount\n      deliveries {\n        recipientId\n        status\n        reason\n        channels { email sms push }\n        notification { ...NotificationFields }\n      }\n    }\n  }\n": types.EmitDocument,
+    "\n  query Inbox($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      edges { cursor node { ...NotificationFields } }\n      pageInfo { hasNextPage endCursor }\n      streamCursor\n    }\n    unreadCount\n  }\n": types.InboxDocument,
+    "\n  query OneNotification($id: ID!) {\n    notification(id: $id) { ...NotificationFields }\n  }\n": types.OneNotificationDocument,
+    "\n  query UnreadCount {\n    unreadCount\n  }\n": types.UnreadCountDocument,
+    "\n  mutation MarkRead($ids: [ID!]!) {\n    markNotificationsRead(ids: $ids) { changedCount unreadCount notifications { id read } }\n  }\n": types.MarkReadDocument,
+    "\n  mutation MarkUnread($ids: [ID!]!) {\n    markNotificationsUnread(ids: $ids) { changedCount unreadCount }\n  }\n": types.MarkUnreadDocument,
+    "\n  mutation MarkAllRead {\n    markAllNotificationsRead { changedCount unreadCount }\n  }\n": types.MarkAllReadDocument,
+    "\n  mutation Archive($ids: [ID!]!) {\n    archiveNotifications(ids: $ids) { changedCount unreadCount notifications { id archived } }\n  }\n": types.ArchiveDocument,
+    "\n  mutation Delete($ids: [ID!]!) {\n    deleteNotifications(ids: $ids) { deletedIds unreadCount }\n  }\n": types.DeleteDocument,
+    "\n  query Preferences {\n    notificationPreferences { enabled email sms push mutedCategories }\n  }\n": types.PreferencesDocument,
+    "\n  mutation UpdatePreferences($input: UpdateNotificationPreferencesInput!) {\n    updateNotificationPreferences(input: $input) { enabled email sms push mutedCategories }\n  }\n": types.UpdatePreferencesDocument,
+    "\n  mutation StreamTicket {\n    createStreamTicket { ticket expiresAt }\n  }\n": types.StreamTicketDocument,
+    "\n  query Presence($userIds: [ID!]!) {\n    presence(userIds: $userIds) { userId online }\n  }\n": types.PresenceDocument,
+    "\n  subscription NotificationAdded($after: String) {\n    notificationAdded(after: $after) { id cursor title body recipientId }\n  }\n": types.NotificationAddedDocument,
+    "\n  subscription InboxEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { id title } }\n      ... on NotificationChangedEvent { cursor notificationId change }\n      ... on UnreadCountChangedEvent { unreadCount }\n    }\n  }\n": types.InboxEventsDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment NotificationFields on Notification {\n    id\n    cursor\n    recipientId\n    title\n    body\n    type\n    category\n    data\n    read\n    readAt\n    archived\n    createdAt\n  }\n"): (typeof documents)["\n  fragment NotificationFields on Notification {\n    id\n    cursor\n    recipientId\n    title\n    body\n    type\n    category\n    data\n    read\n    readAt\n    archived\n    createdAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Emit($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      duplicateCount\n      deliveries {\n        recipientId\n        status\n        reason\n        channels { email sms push }\n        notification { ...NotificationFields }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation Emit($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      duplicateCount\n      deliveries {\n        recipientId\n        status\n        reason\n        channels { email sms push }\n        notification { ...NotificationFields }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Inbox($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      edges { cursor node { ...NotificationFields } }\n      pageInfo { hasNextPage endCursor }\n      streamCursor\n    }\n    unreadCount\n  }\n"): (typeof documents)["\n  query Inbox($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      edges { cursor node { ...NotificationFields } }\n      pageInfo { hasNextPage endCursor }\n      streamCursor\n    }\n    unreadCount\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query OneNotification($id: ID!) {\n    notification(id: $id) { ...NotificationFields }\n  }\n"): (typeof documents)["\n  query OneNotification($id: ID!) {\n    notification(id: $id) { ...NotificationFields }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query UnreadCount {\n    unreadCount\n  }\n"): (typeof documents)["\n  query UnreadCount {\n    unreadCount\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation MarkRead($ids: [ID!]!) {\n    markNotificationsRead(ids: $ids) { changedCount unreadCount notifications { id read } }\n  }\n"): (typeof documents)["\n  mutation MarkRead($ids: [ID!]!) {\n    markNotificationsRead(ids: $ids) { changedCount unreadCount notifications { id read } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation MarkUnread($ids: [ID!]!) {\n    markNotificationsUnread(ids: $ids) { changedCount unreadCount }\n  }\n"): (typeof documents)["\n  mutation MarkUnread($ids: [ID!]!) {\n    markNotificationsUnread(ids: $ids) { changedCount unreadCount }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation MarkAllRead {\n    markAllNotificationsRead { changedCount unreadCount }\n  }\n"): (typeof documents)["\n  mutation MarkAllRead {\n    markAllNotificationsRead { changedCount unreadCount }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Archive($ids: [ID!]!) {\n    archiveNotifications(ids: $ids) { changedCount unreadCount notifications { id archived } }\n  }\n"): (typeof documents)["\n  mutation Archive($ids: [ID!]!) {\n    archiveNotifications(ids: $ids) { changedCount unreadCount notifications { id archived } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Delete($ids: [ID!]!) {\n    deleteNotifications(ids: $ids) { deletedIds unreadCount }\n  }\n"): (typeof documents)["\n  mutation Delete($ids: [ID!]!) {\n    deleteNotifications(ids: $ids) { deletedIds unreadCount }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Preferences {\n    notificationPreferences { enabled email sms push mutedCategories }\n  }\n"): (typeof documents)["\n  query Preferences {\n    notificationPreferences { enabled email sms push mutedCategories }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdatePreferences($input: UpdateNotificationPreferencesInput!) {\n    updateNotificationPreferences(input: $input) { enabled email sms push mutedCategories }\n  }\n"): (typeof documents)["\n  mutation UpdatePreferences($input: UpdateNotificationPreferencesInput!) {\n    updateNotificationPreferences(input: $input) { enabled email sms push mutedCategories }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation StreamTicket {\n    createStreamTicket { ticket expiresAt }\n  }\n"): (typeof documents)["\n  mutation StreamTicket {\n    createStreamTicket { ticket expiresAt }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Presence($userIds: [ID!]!) {\n    presence(userIds: $userIds) { userId online }\n  }\n"): (typeof documents)["\n  query Presence($userIds: [ID!]!) {\n    presence(userIds: $userIds) { userId online }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription NotificationAdded($after: String) {\n    notificationAdded(after: $after) { id cursor title body recipientId }\n  }\n"): (typeof documents)["\n  subscription NotificationAdded($after: String) {\n    notificationAdded(after: $after) { id cursor title body recipientId }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription InboxEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { id title } }\n      ... on NotificationChangedEvent { cursor notificationId change }\n      ... on UnreadCountChangedEvent { unreadCount }\n    }\n  }\n"): (typeof documents)["\n  subscription InboxEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { id title } }\n      ... on NotificationChangedEvent { cursor notificationId change }\n      ... on UnreadCountChangedEvent { unreadCount }\n    }\n  }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

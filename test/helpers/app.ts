@@ -1,0 +1,102 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
+import { type App, createApp } from '../../src/app.ts';
+import { EMIT_SCOPE, signToken } from '../../src/auth/tokens.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { type Backend, openBackend } from './backends.ts';
+import { SseReader } from './sse.ts';
+
+export const TEST_SECRET = 'test-secret-that-is-long-enough-0123456789';
+
+export interface GraphQLResponse<T> {
+  data?: T | null;
+  errors?: { message: string; path?: string[]; extensions?: { code?: string; [k: string]: unknown } }[];
+}
+
+/** A Herald instance for one test file, on the given backend, with typed helpers. */
+export interface TestApp {
+  app: App;
+  backend: Backend;
+  config: Config;
+  /** A user token (`sub`), optionally with scopes. */
+  token(sub: string, options?: { scope?: string; expiresInSeconds?: number }): Promise<string>;
+  /** A producer token (scope notifications:emit). */
+  producerToken(): Promise<string>;
+  /** Executes a typed document as `token`'s user, in process (yoga.fetch). */
+  execute<R, V>(document: TypedDocumentNode<R, V>, variables: V, token?: string | null): Promise<GraphQLResponse<R>>;
+  /** Opens an SSE subscription (distinct-connection mode) in process. */
+  subscribe<V>(document: TypedDocumentNode<unknown, V> | string, variables: V, options: { token?: string | undefined; lastEventId?: string; ticket?: string; method?: 'GET' | 'POST' }): Promise<SseReader>;
+  /** Listens on a real port (for tests where the network matters); returns the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(backend: Backend, overrides: Record<string, string> = {}): Promise<TestApp> {
+  const resources = await openBackend(backend);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_SECRET,
+    LOG_LEVEL: 'silent',
+    CATCHUP_INTERVAL_MS: '60000',
+    ...(resources.url ? { DATABASE_URL: resources.url, REDIS_URL: process.env.REDIS_URL } : {}),
+    ...overrides,
+  });
+  const app = await createApp({ config, db: resources.db, bus: resources.bus, log: createLogger('silent') });
+  const readers: SseReader[] = [];
+  let server: Server | undefined;
+  const base = 'http://herald.test';
+  const t: TestApp = {
+    app,
+    backend,
+    config,
+    token: (sub, o = {}) => signToken(TEST_SECRET, { sub, scope: o.scope, expiresInSeconds: o.expiresInSeconds }),
+    producerToken: () => signToken(TEST_SECRET, { sub: 'producer', scope: EMIT_SCOPE }),
+    async execute(document, variables, token) {
+      const response = await app.yoga.fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query: print(document), variables }),
+      });
+      return response.json();
+    },
+    async subscribe(document, variables, options) {
+      const query = typeof document === 'string' ? document : print(document);
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+      if (options.lastEventId) headers['last-event-id'] = options.lastEventId;
+      let response: Response;
+      if (options.method === 'POST') {
+        response = await app.yoga.fetch(`${base}/graphql`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ query, variables }),
+        });
+      } else {
+        const url = new URL(`${base}/graphql`);
+        url.searchParams.set('query', query);
+        url.searchParams.set('variables', JSON.stringify(variables ?? {}));
+        if (options.ticket) url.searchParams.set('ticket', options.ticket);
+        response = await app.yoga.fetch(url.toString(), { headers });
+      }
+      const reader = new SseReader(response);
+      readers.push(reader);
+      return reader;
+    },
+    async listen() {
+      server = createServer(app.yoga);
+      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+    async close() {
+      await Promise.all(readers.map((r) => r.close()));
+      await app.close();
+      server?.closeAllConnections();
+      await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+      await resources.close();
+    },
+  };
+  return t;
+}

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Emit, Inbox, UpdatePreferences } from '../documents.ts';
+import { BACKENDS } from '../helpers/backends.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+
+describe.each(BACKENDS)('emitNotification (%s)', (backend) => {
+  let t: TestApp;
+  let producer: string;
+  beforeAll(async () => {
+    t = await startTestApp(backend);
+    producer = await t.producerToken();
+  });
+  afterAll(() => t.close());
+
+  it("rejects 20 timesheets in one request: every employee gets exactly their own notification, all in one transaction", async () => {
+    const employees = Array.from({ length: 20 }, (_, i) => `employee-${i}`);
+    // Fetch, then listen from the fetch's streamCursor: nothing emitted after the fetch can be missed.
+    const streams = await Promise.all(
+      employees.map(async (e) => {
+        const token = await t.token(e);
+        const inbox = await t.execute(Inbox, {}, token);
+        return t.subscribe('subscription($after: String) { notificationAdded(after: $after) { recipientId title data } }', { after: inbox.data!.notifications.streamCursor }, { token });
+      }),
+    );
+    const result = await t.execute(
+      Emit,
+      {
+        input: {
+          recipientIds: employees,
+          title: 'Timesheet rejected',
+          body: 'Please fix week 47',
+          type: 'ALERT',
+          category: 'timesheet.rejected',
+          data: { week: 47 },
+        },
+      },
+      producer,
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.emitNotification.deliveredCount).toBe(20);
+    const received = await Promise.all(streams.map((s) => s.take<{ notificationAdded: { recipientId: string; data: unknown } }>(1)));
+    received.forEach((events, i) => {
+      expect(events).toHaveLength(1);
+      expect(events[0]!.data.notificationAdded).toEqual({ recipientId: employees[i], title: 'Timesheet rejected', data: { week: 47 } });
+    });
+    // Nobody received anything else.
+    expect(await Promise.all(streams.map((s) => s.quietFor(150)))).toEqual(streams.map(() => true));
+    // All 20 rows share one transaction: PostgreSQL gives them one transaction timestamp.
+    const rows = await t.app.services.db.prisma.notification.findMany({ where: { recipientId: { in: employees } } });
+    expect(rows).toHaveLength(20);
+    expect(new Set(rows.map((r) => r.createdAt.getTime())).size).toBe(1);
+  });
+
+  it('reports per recipient: delivered, suppressed (disabled or muted) and the channels each accepts', async () => {
+    await t.execute(UpdatePreferences, { input: { enabled: false } }, await t.token('off-user'));
+    await t.execute(UpdatePreferences, { input: { mutedCategories: ['promo.spring'], sms: true } }, await t.token('muter'));
+    await t.execute(UpdatePreferences, { input: { email: false, sms: true } }, await t.token('sms-user'));
+    const send = (category: string) =>
+      t.execute(Emit, { input: { recipientIds: ['off-user', 'muter', 'sms-user', 'plain'], title: 'Sale', body: 'Now', type: 'PROMOTION', category } }, producer);
+    const muted = await send('promo.spring');
+    const byId = Object.fromEntries(muted.data!.emitNotification.deliveries.map((d) => [d.recipientId, d]));
+    expect(byId['off-user']).toMatchObject({ status: 'SUPPRESSED', reason: 'DISABLED', notification: null });
+    expect(byId['muter']).toMatchObject({ status: 'SUPPRESSED', reason: 'CATEGORY_MUTED', notification: null, channels: { email: false, sms: false, push: false } });
+    expect(byId['sms-user']).toMatchObject({ status: 'DELIVERED', channels: { email: false, sms: true, push: true } });
+    expect(byId['plain']).toMatchObject({ status: 'DELIVERED', channels: { email: true, sms: false, push: true } });
+    expect(muted.data!.emitNotification).toMatchObject({ deliveredCount: 2, suppressedCount: 2 });
+    // A suppressed notification is not stored and takes no position.
+    const inbox = await t.execute(Inbox, {}, await t.token('off-user'));
+    expect(inbox.data!.notifications.edges).toHaveLength(0);
+    expect(inbox.data!.unreadCount).toBe(0);
+    const other = await send('promo.summer');
+    expect(other.data!.emitNotification.deliveries.find((d) => d.recipientId === 'muter')?.status).toBe('DELIVERED');
+  });
+
+  it('delivers nothing twice when a producer retries with the same idempotency key', async () => {
+    const input = { recipientIds: ['idem-a', 'idem-b'], title: 'Once', body: 'only', type: 'UPDATE' as const, idempotencyKey: 'order-42-shipped' };
+    const first = await t.execute(Emit, { input }, producer);
+    const retry = await t.execute(Emit, { input: { ...input, recipientIds: ['idem-a', 'idem-b', 'idem-c'] } }, producer);
+    expect(first.data!.emitNotification.deliveredCount).toBe(2);
+    expect(retry.data!.emitNotification).toMatchObject({ deliveredCount: 1, duplicateCount: 2 });
+    const dup = retry.data!.emitNotification.deliveries.find((d) => d.recipientId === 'idem-a')!;
+    expect(dup.status).toBe('DUPLICATE');
+    expect(dup.notification?.id).toBe(first.data!.emitNotification.deliveries[0]!.notification?.id);
+    const inbox = await t.execute(Inbox, {}, await t.token('idem-a'));
+    expect(inbox.data!.notifications.edges).toHaveLength(1);
+  });
+
+  it('handles concurrent retries of one key: exactly one notification per recipient', async () => {
+    const input = { recipientIds: ['race-a'], title: 'Race', body: 'x', type: 'UPDATE' as const, idempotencyKey: 'race-key' };
+    const results = await Promise.all(Array.from({ length: 8 }, () => t.execute(Emit, { input }, producer)));
+    const statuses = results.map((r) => r.data!.emitNotification.deliveries[0]!.status).sort();
+    expect(statuses.filter((s) => s === 'DELIVERED')).toHaveLength(1);
+    expect(statuses.filter((s) => s === 'DUPLICATE')).toHaveLength(7);
+    const inbox = await t.execute(Inbox, {}, await t.token('race-a'));
+    expect(inbox.data!.notifications.edges).toHaveLength(1);
+  });
+
+  it('stores 10,000 recipients in one call', async () => {
+    const recipients = Array.from({ length: 10_000 }, (_, i) => `bulk-${i}`);
+    const r = await t.execute(Emit, { input: { recipientIds: recipients, title: 'All hands', body: 'Friday', type: 'SYSTEM_NOTICE' } }, producer);
+    expect(r.errors).toBeUndefined();
+    expect(r.data!.emitNotification.deliveredCount).toBe(10_000);
+    const inbox = await t.execute(Inbox, {}, await t.token('bulk-9999'));
+    expect(inbox.data!.notifications.edges[0]!.node.title).toBe('All hands');
+  });
+});
