@@ -71,7 +71,7 @@ const QUICK: Partial<Config> = {
   idleN: 2000,
   personalN: 2000,
   bulkN: 2000,
-  rates: [1000, 4000, 8000, 12000, 16000],
+  rates: [250, 1000, 4000, 8000, 16000],
   stepSeconds: 2,
   stepRetries: 0,
   drainMs: 2000,
@@ -104,7 +104,10 @@ function coerce(key: keyof Config, raw: string, base: Config): unknown {
   const cur = base[key];
   if (key === 'serverCpu' || key === 'generatorCpu') return raw === 'none' ? null : raw;
   if (Array.isArray(cur)) {
-    const parts = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const parts = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     return typeof cur[0] === 'number' ? parts.map(Number) : parts;
   }
   if (typeof cur === 'number') {

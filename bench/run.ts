@@ -6,18 +6,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { type Config, loadConfig } from './config.js';
-import { ADMIN_DATABASE_URL } from './lib/db.js';
-import { HAS_TASKSET, installExitHandlers, killAllChildren } from './lib/proc.js';
-import { type Report, markdown } from './lib/report.js';
-import { LOG_DIR } from './lib/server.js';
-import { bulk } from './scenarios/bulk.js';
-import { type Scenario, ScenarioContext } from './scenarios/context.js';
-import { history, resume } from './scenarios/hooks.js';
-import { idle } from './scenarios/idle.js';
-import { personal } from './scenarios/personal.js';
-import { REPO_ROOT } from './targets/baselines.js';
-import { getTarget } from './targets/index.js';
+import { type Config, loadConfig } from './config.ts';
+import { ADMIN_DATABASE_URL } from './lib/db.ts';
+import { HAS_TASKSET, installExitHandlers, killAllChildren } from './lib/proc.ts';
+import { markdown, type Report, type TargetRun } from './lib/report.ts';
+import { LOG_DIR } from './lib/server.ts';
+import { bulk } from './scenarios/bulk.ts';
+import { type Scenario, ScenarioContext } from './scenarios/context.ts';
+import { history, resume } from './scenarios/hooks.ts';
+import { idle } from './scenarios/idle.ts';
+import { personal } from './scenarios/personal.ts';
+import { REPO_ROOT } from './targets/baselines.ts';
+import { getTarget } from './targets/index.ts';
 
 const SCENARIOS: Record<string, Scenario> = { idle, personal, bulk, history, resume };
 
@@ -38,7 +38,11 @@ async function infra(): Promise<{ postgres: string | null; redis: string | null 
   } finally {
     await c.end().catch(() => {});
   }
-  const r = new Redis(process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const r = new Redis(process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   try {
     await r.connect();
     redis = /redis_version:(\S+)/.exec(await r.info('server'))?.[1] ?? 'unknown';
@@ -77,7 +81,8 @@ function writeReports(report: Report, cfg: Config, stamp: string): string {
 async function main(): Promise<void> {
   installExitHandlers();
   const cfg = loadConfig(process.argv.slice(2), process.env);
-  for (const s of cfg.scenarios) if (!SCENARIOS[s]) throw new Error(`unknown scenario "${s}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  for (const s of cfg.scenarios)
+    if (!SCENARIOS[s]) throw new Error(`unknown scenario "${s}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
   const targets = cfg.targets.map(getTarget);
   const t0 = Date.now();
   const deadline = t0 + cfg.maxMinutes * 60_000;
@@ -95,21 +100,30 @@ async function main(): Promise<void> {
       node: process.version,
       postgres: postgres ?? 'PostgreSQL unreachable',
       redis: redis ?? 'unreachable',
-      pinning: HAS_TASKSET && cfg.serverCpu !== null ? `server on CPU ${cfg.serverCpu}, load generators on CPU ${cfg.generatorCpu ?? 'any'} (taskset)` : 'none',
-      loadStart: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+      pinning:
+        HAS_TASKSET && cfg.serverCpu !== null
+          ? `server on CPU ${cfg.serverCpu}, load generators on CPU ${cfg.generatorCpu ?? 'any'} (taskset)`
+          : 'none',
+      loadStart: os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' '),
       logDir: LOG_DIR,
     },
     config: cfg,
     results: {},
   };
   // Hard stop: never let a wedged run keep thousands of sockets open.
-  setTimeout(() => {
-    log(`time budget (${cfg.maxMinutes} min) exceeded by 5 min: killing everything`);
-    killAllChildren();
-    report.meta.aborted = 'hard time limit';
-    writeReports(report, cfg, stamp);
-    process.exit(2);
-  }, (cfg.maxMinutes + 5) * 60_000).unref();
+  setTimeout(
+    () => {
+      log(`time budget (${cfg.maxMinutes} min) exceeded by 5 min: killing everything`);
+      killAllChildren();
+      report.meta.aborted = 'hard time limit';
+      writeReports(report, cfg, stamp);
+      process.exit(2);
+    },
+    (cfg.maxMinutes + 5) * 60_000,
+  ).unref();
 
   log(`targets ${cfg.targets.join(',')}; scenarios ${cfg.scenarios.join(',')}${cfg.quick ? ' (quick)' : ''}; server logs in ${LOG_DIR}`);
   for (const target of targets) {
@@ -122,7 +136,8 @@ async function main(): Promise<void> {
       report.results[target.name] = { status: 'skipped', reason, scenarios: {} };
       continue;
     }
-    const run = (report.results[target.name] = { status: 'ran' as const, description: target.description, scenarios: {} as Record<string, any> });
+    const run: TargetRun = { status: 'ran', description: target.description, scenarios: {} };
+    report.results[target.name] = run;
     for (const name of cfg.scenarios) {
       if (Date.now() > deadline) {
         run.scenarios[name] = { ok: false, skipped: 'time budget exhausted' };
@@ -140,7 +155,10 @@ async function main(): Promise<void> {
       writeReports(report, cfg, stamp); // partial results survive an interrupted run
     }
   }
-  report.meta.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  report.meta.loadEnd = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   report.meta.durationS = Math.round((Date.now() - t0) / 1000);
   const file = writeReports(report, cfg, stamp);
   log(`report: ${path.relative(process.cwd(), file)} (and latest.md / latest.json)`);

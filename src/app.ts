@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
-import { createGraphQLError, createYoga, maskError as defaultMaskError, type Plugin, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
+import {
+  createGraphQLError,
+  createYoga,
+  maskError as defaultMaskError,
+  type Plugin,
+  useReadinessCheck,
+  type YogaServerInstance,
+} from 'graphql-yoga';
 import { AuthError, type AuthInfo, createAuthenticator } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import type { Context, Services } from './context.ts';
@@ -50,7 +57,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     catchupIntervalMs: config.CATCHUP_INTERVAL_MS,
   });
   const presence = config.REDIS_URL
-    ? createRedisPresence({ url: config.REDIS_URL, instanceId: randomUUID(), ttlMs: config.PRESENCE_TTL_MS, localUsers: () => hub.onlineUsers(), log })
+    ? createRedisPresence({
+        url: config.REDIS_URL,
+        instanceId: randomUUID(),
+        ttlMs: config.PRESENCE_TTL_MS,
+        localUsers: () => hub.onlineUsers(),
+        log,
+      })
     : createLocalPresence(() => hub.onlineUsers());
   const emitter = new Emitter({ db, bus, log, idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS });
   const authenticator = createAuthenticator(config);

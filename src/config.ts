@@ -3,13 +3,9 @@ import { z } from 'zod';
 /** The development JWT secret; the server refuses to start with it when NODE_ENV=production. */
 export const DEV_JWT_SECRET = 'herald-development-secret-change-me-0000';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const postgresUrl = z
-  .string()
-  .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL');
+const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL');
 
 /**
  * Every environment variable Herald reads, with its default. This is the only module that reads
@@ -49,7 +45,11 @@ const schema = z.object({
   /** How often the retention job runs. */
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
   /** Idempotency keys are remembered this long; a retry after that delivers again. */
-  IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
+  IDEMPOTENCY_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(24),
   /** Interval of the SSE heartbeat comment (one shared timer for all streams). */
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   /** A stream whose unsent data exceeds this many bytes is dropped (slow reader). */

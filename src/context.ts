@@ -1,11 +1,11 @@
-import type { AuthInfo, Authenticator } from './auth/tokens.ts';
+import type { Authenticator, AuthInfo } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/index.ts';
 import type { Bus } from './delivery/bus.ts';
 import type { Hub } from './delivery/hub.ts';
+import type { Presence } from './delivery/presence.ts';
 import type { Logger } from './logger.ts';
 import type { Emitter } from './notifications/emit.ts';
-import type { Presence } from './delivery/presence.ts';
 
 /** The long-lived parts of one Herald instance, built once by createApp. */
 export interface Services {

@@ -34,9 +34,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     const rec = e as { code?: unknown; message?: unknown; cause?: unknown; originalError?: unknown; kind?: unknown };
     const code = typeof rec.code === 'string' ? rec.code : '';
     const message = typeof rec.message === 'string' ? rec.message : '';
-    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'P1001', 'P1017', '57P01', '57P03'].includes(code))
-      return true;
-    if (/ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|Can't reach database|DatabaseNotReachable|ConnectionClosed|the database system is (starting up|shutting down)/i.test(message))
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'P1001', 'P1017', '57P01', '57P03'].includes(code)) return true;
+    if (
+      /ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|Can't reach database|DatabaseNotReachable|ConnectionClosed|the database system is (starting up|shutting down)/i.test(
+        message,
+      )
+    )
       return true;
     if (rec.kind === 'DatabaseNotReachable' || rec.kind === 'ConnectionClosed') return true;
     e = rec.cause ?? rec.originalError;

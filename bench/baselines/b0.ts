@@ -15,7 +15,10 @@ function openStream(req: http.IncomingMessage, res: http.ServerResponse, user: s
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.write(':\n\n');
   let set = streams.get(user);
-  if (!set) streams.set(user, (set = new Set()));
+  if (!set) {
+    set = new Set();
+    streams.set(user, set);
+  }
   set.add(res);
   streamCount++;
   req.socket.setNoDelay(true);

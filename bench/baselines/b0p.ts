@@ -44,7 +44,8 @@ function openStream(req: http.IncomingMessage, res: http.ServerResponse, user: s
   res.write(':\n\n');
   let set = streams.get(user);
   if (!set) {
-    streams.set(user, (set = new Set()));
+    set = new Set();
+    streams.set(user, set);
     void sub.subscribe(PREFIX + user);
   }
   set.add(res);

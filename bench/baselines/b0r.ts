@@ -26,7 +26,8 @@ function openStream(req: http.IncomingMessage, res: http.ServerResponse, user: s
   res.write(':\n\n');
   let set = streams.get(user);
   if (!set) {
-    streams.set(user, (set = new Set()));
+    set = new Set();
+    streams.set(user, set);
     void sub.subscribe(PREFIX + user); // first stream of this user
   }
   set.add(res);

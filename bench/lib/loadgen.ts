@@ -3,14 +3,14 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type * as hdr from 'hdr-histogram-js';
-import type { PublisherInit } from '../load/publisher.js';
-import type { ReceiverInit } from '../load/receiver.js';
-import { REPO_ROOT } from '../targets/baselines.js';
-import type { Target, TargetAddress } from '../targets/types.js';
-import { sleep } from './clock.js';
-import { mergeEncoded } from './hist.js';
-import { pinned, track } from './proc.js';
-import { RpcClient } from './rpc.js';
+import type { PublisherInit } from '../load/publisher.ts';
+import type { ReceiverInit } from '../load/receiver.ts';
+import { REPO_ROOT } from '../targets/baselines.ts';
+import type { Target, TargetAddress } from '../targets/types.ts';
+import { sleep } from './clock.ts';
+import { mergeEncoded } from './hist.ts';
+import { pinned, track } from './proc.ts';
+import { RpcClient } from './rpc.ts';
 
 export interface LoadOptions {
   cpu: string | null;

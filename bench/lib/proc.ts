@@ -1,8 +1,8 @@
 // Child-process bookkeeping, CPU pinning and /proc sampling (CPU time, RSS) for every process
 // taking part: servers, load generators, PostgreSQL and Redis.
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { nowMs } from './clock.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { nowMs } from './clock.ts';
 
 const CLK_TCK = (() => {
   try {
@@ -188,7 +188,11 @@ export class CpuMeter {
 
 export function cpuCount(): number {
   try {
-    return readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length || 1;
+    return (
+      readFileSync('/proc/cpuinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('processor')).length || 1
+    );
   } catch {
     return 1;
   }

@@ -1,7 +1,7 @@
 // Builds the Markdown and JSON reports: every figure, the ratios between targets, and the
 // issue #4 acceptance checks for Herald.
-import type { Config } from '../config.js';
-import type { CpuWindow } from './proc.js';
+import type { Config } from '../config.ts';
+import type { CpuWindow } from './proc.ts';
 
 export interface TargetRun {
   status: 'ran' | 'skipped';
@@ -76,19 +76,59 @@ export function analyse(report: Report) {
   });
   const bulkLimit = report.config.bulkLimitMs;
   const checks = [
-    check('idle memory per stream vs B0 (marginal RSS)', ratio(h?.marginalRssPerStream ?? null, heads.b0?.marginalRssPerStream ?? null), '<= 1.5x', (v) => v <= 1.5, 'herald / b0'),
-    check('idle memory per stream vs B0 (marginal heap, informative)', ratio(h?.marginalHeapPerStream ?? null, heads.b0?.marginalHeapPerStream ?? null), '<= 1.5x', (v) => v <= 1.5, 'herald / b0'),
-    check('personal delivery rate vs B0P', ratio(h?.maxRate ?? null, heads.b0p?.maxRate ?? null), '>= 1.0x', (v) => v >= 1.0, 'herald / b0p'),
-    check('personal delivery rate vs B0R', ratio(h?.maxRate ?? null, heads.b0r?.maxRate ?? null), '>= 0.5x', (v) => v >= 0.5, 'herald / b0r'),
-    check('personal delivery rate vs Socket.IO', ratio(h?.maxRate ?? null, heads.socketio?.maxRate ?? null), '>= 1.0x', (v) => v >= 1.0, 'herald / socketio'),
-    check(`bulk fan-out to ${report.config.bulkN} recipients`, h?.bulkMedianMs ?? null, `<= ${bulkLimit} ms`, (v) => v <= bulkLimit, 'median time to last (ms)'),
+    check(
+      'idle memory per stream vs B0 (marginal RSS)',
+      ratio(h?.marginalRssPerStream ?? null, heads.b0?.marginalRssPerStream ?? null),
+      '<= 1.5x',
+      (v) => v <= 1.5,
+      'herald / b0',
+    ),
+    check(
+      'idle memory per stream vs B0 (marginal heap, informative)',
+      ratio(h?.marginalHeapPerStream ?? null, heads.b0?.marginalHeapPerStream ?? null),
+      '<= 1.5x',
+      (v) => v <= 1.5,
+      'herald / b0',
+    ),
+    check(
+      'personal delivery rate vs B0P',
+      ratio(h?.maxRate ?? null, heads.b0p?.maxRate ?? null),
+      '>= 1.0x',
+      (v) => v >= 1.0,
+      'herald / b0p',
+    ),
+    check(
+      'personal delivery rate vs B0R',
+      ratio(h?.maxRate ?? null, heads.b0r?.maxRate ?? null),
+      '>= 0.5x',
+      (v) => v >= 0.5,
+      'herald / b0r',
+    ),
+    check(
+      'personal delivery rate vs Socket.IO',
+      ratio(h?.maxRate ?? null, heads.socketio?.maxRate ?? null),
+      '>= 1.0x',
+      (v) => v >= 1.0,
+      'herald / socketio',
+    ),
+    check(
+      `bulk fan-out to ${report.config.bulkN} recipients`,
+      h?.bulkMedianMs ?? null,
+      `<= ${bulkLimit} ms`,
+      (v) => v <= bulkLimit,
+      'median time to last (ms)',
+    ),
   ];
   return { headline: heads, ratios, checks };
 }
 
 // ---------- Markdown ----------
 const fmt = (x: unknown, digits = 0): string =>
-  x === null || x === undefined || (typeof x === 'number' && !Number.isFinite(x)) ? 'n/a' : typeof x === 'number' ? x.toFixed(digits) : String(x);
+  x === null || x === undefined || (typeof x === 'number' && !Number.isFinite(x))
+    ? 'n/a'
+    : typeof x === 'number'
+      ? x.toFixed(digits)
+      : String(x);
 const kib = (b: number | null | undefined): string => (b === null || b === undefined ? 'n/a' : (b / 1024).toFixed(2));
 const mib = (b: number | null | undefined): string => (b === null || b === undefined ? 'n/a' : (b / 1048576).toFixed(1));
 const cpuCell = (w: CpuWindow | undefined, g: string): string => fmt(w?.groups[g]?.pct, 1);
@@ -109,24 +149,44 @@ export function markdown(report: Report): string {
   out.push(`- Machine: ${m.cpuModel}, ${m.cpus} cores, ${m.memGiB} GiB RAM, Linux ${m.kernel}; open-file limit ${m.nofile}`);
   out.push(`- Software: Node ${m.node}, ${m.postgres}, Redis ${m.redis}`);
   out.push(`- Pinning: ${m.pinning}. PostgreSQL and Redis are not pinned and share both cores.`);
-  out.push(`- Load average at start ${m.loadStart}, at end ${m.loadEnd ?? 'n/a'}; duration ${m.durationS ?? 'n/a'} s. "other" CPU columns = machine busy time not used by any benchmark process (unrelated load that may disturb figures).`);
+  out.push(
+    `- Load average at start ${m.loadStart}, at end ${m.loadEnd ?? 'n/a'}; duration ${m.durationS ?? 'n/a'} s. "other" CPU columns = machine busy time not used by any benchmark process (unrelated load that may disturb figures).`,
+  );
   out.push(
     `- Config: N idle/personal/bulk = ${cfg.idleN}/${cfg.personalN}/${cfg.bulkN}; payload ${cfg.payloadBytes} B; rates ${cfg.rates.join(', ')}/s, ${cfg.stepSeconds} s per step, ${cfg.stepRetries} retry; p99 limit ${cfg.p99LimitMs} ms; idle CPU window ${cfg.idleCpuSeconds} s; bulk repeats ${cfg.bulkRepeats}; ≤ ${cfg.maxPerProcess} sockets per generator process; publisher: ${cfg.publisherConnections} keep-alive connections (undici), open loop.`,
   );
   out.push('- Latency = receipt time − *scheduled* send time (CLOCK_MONOTONIC, shared by all processes), HDR histograms.');
-  out.push('- CPU figures: % of one core, averaged over the measurement window (200% = both cores).');
+  out.push(
+    '- CPU figures: % of one core, averaged over the measurement window (200% = both cores). [generator-bound]: receivers + publisher used ≥ 90% of their core, so that step may be limited by the load generator, not the server.',
+  );
   out.push('');
 
   out.push('## Summary');
   out.push('');
   out.push(
     table(
-      ['target', 'RSS/stream marginal (KiB)', 'heap/stream marginal (KiB)', 'RSS/stream 0→N (KiB)', 'idle CPU server %', 'max personal rate (/s)', 'bulk median to last (ms)'],
+      [
+        'target',
+        'RSS/stream marginal (KiB)',
+        'heap/stream marginal (KiB)',
+        'RSS/stream 0→N (KiB)',
+        'idle CPU server %',
+        'max personal rate (/s)',
+        'bulk median to last (ms)',
+      ],
       names.map((t) => {
         const run = report.results[t]!;
         if (run.status !== 'ran') return [t, `skipped: ${run.reason}`, '', '', '', '', ''];
         const h = a.headline[t]!;
-        return [t, kib(h.marginalRssPerStream), kib(h.marginalHeapPerStream), kib(h.rssPerStream), fmt(h.idleCpuServerPct, 1), fmt(h.maxRate), fmt(h.bulkMedianMs, 1)];
+        return [
+          t,
+          kib(h.marginalRssPerStream),
+          kib(h.marginalHeapPerStream),
+          kib(h.rssPerStream),
+          fmt(h.idleCpuServerPct, 1),
+          fmt(h.maxRate),
+          fmt(h.bulkMedianMs, 1),
+        ];
       }),
     ),
   );
@@ -159,7 +219,18 @@ export function markdown(report: Report): string {
   out.push('');
   out.push(
     table(
-      ['target', 'streams', 'RSS empty / N/2 / N (MiB)', 'heap empty / N/2 / N (MiB)', 'RSS/stream 0→N, marginal (KiB)', 'heap/stream 0→N, marginal (KiB)', 'source', 'idle CPU: server / pg / redis / receivers / other (%)', 'connect time (s)', 'notes'],
+      [
+        'target',
+        'streams',
+        'RSS empty / N/2 / N (MiB)',
+        'heap empty / N/2 / N (MiB)',
+        'RSS/stream 0→N, marginal (KiB)',
+        'heap/stream 0→N, marginal (KiB)',
+        'source',
+        'idle CPU: server / pg / redis / receivers / other (%)',
+        'connect time (s)',
+        'notes',
+      ],
       ran
         .filter((t) => report.results[t]!.scenarios.idle)
         .map((t) => {
@@ -208,11 +279,27 @@ export function markdown(report: Report): string {
           cpuCell(r.cpu, 'receivers'),
           cpuCell(r.cpu, 'publisher'),
           fmt(r.cpu.otherPct, 1),
-          r.pass ? 'PASS' : `FAIL: ${r.why}${r.errors?.length ? ` (${r.errors.join('; ')})` : ''}`,
+          (r.pass ? 'PASS' : `FAIL: ${r.why}${r.errors?.length ? ` (${r.errors.join('; ')})` : ''}`) +
+            (r.generatorBound ? ' [generator-bound]' : ''),
         ]);
     out.push(
       table(
-        ['rate/s', 'delivered', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'POST p99 ms', 'CPU server', 'pg', 'redis', 'receivers', 'publisher', 'other', 'result'],
+        [
+          'rate/s',
+          'delivered',
+          'p50 ms',
+          'p90 ms',
+          'p99 ms',
+          'max ms',
+          'POST p99 ms',
+          'CPU server',
+          'pg',
+          'redis',
+          'receivers',
+          'publisher',
+          'other',
+          'result',
+        ],
         rows,
       ),
     );
@@ -223,13 +310,28 @@ export function markdown(report: Report): string {
   out.push('');
   out.push(
     table(
-      ['target', 'recipients', 'time to last, each repeat (ms)', 'median (ms)', 'p50 of recipients (ms)', 'POST answered (ms)', 'CPU ms per emit: server / pg / redis / receivers / publisher', 'notes'],
+      [
+        'target',
+        'recipients',
+        'time to last, each repeat (ms)',
+        'median (ms)',
+        'p50 of recipients (ms)',
+        'POST answered (ms)',
+        'CPU ms per emit: server / pg / redis / receivers / publisher',
+        'notes',
+      ],
       ran
         .filter((t) => report.results[t]!.scenarios.bulk)
         .map((t) => {
           const s = report.results[t]!.scenarios.bulk!;
           if (s.error) return [t, 'error', '', '', '', '', '', s.error];
-          const reps = s.repeats as Array<{ timeToLastMs: number | null; latency: { p50: number }; responseMs: number; delivered: number; errors: string[] }>;
+          const reps = s.repeats as Array<{
+            timeToLastMs: number | null;
+            latency: { p50: number };
+            responseMs: number;
+            delivered: number;
+            errors: string[];
+          }>;
           const c = (s.cpuMsPerEmit ?? {}) as Record<string, number>;
           return [
             t,

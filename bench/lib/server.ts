@@ -5,9 +5,9 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { LaunchSpec, Target, TargetAddress } from '../targets/types.js';
-import { sleep } from './clock.js';
-import { pinned, readVmRssBytes, stopChild, track } from './proc.js';
+import type { LaunchSpec, Target, TargetAddress } from '../targets/types.ts';
+import { sleep } from './clock.ts';
+import { pinned, readVmRssBytes, stopChild, track } from './proc.ts';
 
 export const LOG_DIR = path.join(os.tmpdir(), 'herald-bench-logs');
 
@@ -43,7 +43,10 @@ export function freePort(): Promise<number> {
 
 let serial = 0;
 
-export async function startServer(target: Target, opts: { cpu: string | null; readyTimeoutMs: number; label: string }): Promise<RunningServer> {
+export async function startServer(
+  target: Target,
+  opts: { cpu: string | null; readyTimeoutMs: number; label: string },
+): Promise<RunningServer> {
   await target.prepare?.();
   const port = await freePort();
   const spec = target.launch(port);

@@ -2,12 +2,12 @@
 // earlier responses) and puts each event's *scheduled* send time into its payload, so a slow
 // server shows up as latency instead of as a lower send rate (no coordinated omission).
 import { Pool } from 'undici';
-import { nowMs, sleep } from '../lib/clock.js';
-import { encodeHistogram, newHistogram, recordMs, summarize } from '../lib/hist.js';
-import { makePayload } from '../lib/payload.js';
-import { serveRpc } from '../lib/rpc.js';
-import { getTarget } from '../targets/index.js';
-import type { HttpRequestSpec, TargetAddress, TargetClient } from '../targets/types.js';
+import { nowMs, sleep } from '../lib/clock.ts';
+import { encodeHistogram, newHistogram, recordMs, summarize } from '../lib/hist.ts';
+import { makePayload } from '../lib/payload.ts';
+import { serveRpc } from '../lib/rpc.ts';
+import { getTarget } from '../targets/index.ts';
+import type { HttpRequestSpec, TargetAddress, TargetClient } from '../targets/types.ts';
 
 export interface PublisherInit {
   target: string;

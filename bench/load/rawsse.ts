@@ -3,7 +3,7 @@
 // node:http's client (no IncomingMessage stream per event), which matters when one core's
 // worth of generator processes must absorb the fan-out of 10,000 streams.
 import net from 'node:net';
-import { SseSplitter } from './sse.js';
+import { SseSplitter } from './sse.ts';
 
 export interface RawSseOptions {
   host: string;
@@ -33,7 +33,10 @@ export function openRawSse(o: RawSseOptions): Promise<net.Socket> {
     const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), o.timeoutMs);
 
     const body = (s: string): void => {
-      if (!chunked) return splitter.push(s);
+      if (!chunked) {
+        splitter.push(s);
+        return;
+      }
       let i = 0;
       while (i < s.length) {
         if (remaining > 0) {
@@ -54,7 +57,10 @@ export function openRawSse(o: RawSseOptions): Promise<net.Socket> {
           const size = Number.parseInt(sizeLine + s.slice(i, nl), 16);
           sizeLine = '';
           i = nl + 1;
-          if (!(size > 0)) return void socket.end(); // last chunk: the server ended the stream
+          if (!(size > 0)) {
+            socket.end(); // last chunk: the server ended the stream
+            return;
+          }
           remaining = size;
         }
       }
@@ -85,7 +91,8 @@ export function openRawSse(o: RawSseOptions): Promise<net.Socket> {
       const status = Number(head.slice(9, 12));
       if (status !== 200) {
         reject(new Error(`HTTP ${status}: ${head.slice(end + 4, end + 304).replace(/\s+/g, ' ')}`));
-        return void socket.destroy();
+        socket.destroy();
+        return;
       }
       chunked = /\r\ntransfer-encoding:[^\r]*chunked/i.test(head.slice(0, end + 2));
       established = true;

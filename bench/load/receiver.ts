@@ -2,14 +2,14 @@
 // socket.io-client for the peer), parses frames incrementally, and records
 // (receipt time - scheduled send time) per step in HDR histograms. Driven by the runner over IPC.
 import type * as hdr from 'hdr-histogram-js';
-import { nowMs } from '../lib/clock.js';
-import { encodeHistogram, newHistogram, recordMs } from '../lib/hist.js';
-import { type Marker, parseMarker } from '../lib/payload.js';
-import { serveRpc } from '../lib/rpc.js';
-import { getTarget } from '../targets/index.js';
-import type { SubscribeSpec, TargetAddress, TargetClient } from '../targets/types.js';
-import { openRawSse } from './rawsse.js';
-import { isCommentOnly } from './sse.js';
+import { nowMs } from '../lib/clock.ts';
+import { encodeHistogram, newHistogram, recordMs } from '../lib/hist.ts';
+import { type Marker, parseMarker } from '../lib/payload.ts';
+import { serveRpc } from '../lib/rpc.ts';
+import { getTarget } from '../targets/index.ts';
+import type { SubscribeSpec, TargetAddress, TargetClient } from '../targets/types.ts';
+import { openRawSse } from './rawsse.ts';
+import { isCommentOnly } from './sse.ts';
 
 interface Conn {
   user: string;
@@ -50,7 +50,10 @@ function onEvent(conn: Conn, m: Marker): void {
     return;
   }
   let s = steps.get(m.step);
-  if (!s) steps.set(m.step, (s = { count: 0, hist: newHistogram() }));
+  if (!s) {
+    s = { count: 0, hist: newHistogram() };
+    steps.set(m.step, s);
+  }
   s.count++;
   recordMs(s.hist, rxTime - m.scheduledMs);
 }

@@ -1,9 +1,9 @@
 // Scenario 3, bulk fan-out: one emit to N subscribed recipients; time from the scheduled send
 // until the last recipient has it. Repeated; the median is reported.
-import { sleep } from '../lib/clock.js';
-import { type LatencySummary, summarize } from '../lib/hist.js';
-import type { CpuWindow } from '../lib/proc.js';
-import type { ScenarioContext, ScenarioResult } from './context.js';
+import { sleep } from '../lib/clock.ts';
+import { type LatencySummary, summarize } from '../lib/hist.ts';
+import type { CpuWindow } from '../lib/proc.ts';
+import type { ScenarioContext, ScenarioResult } from './context.ts';
 
 export async function bulk(ctx: ScenarioContext): Promise<ScenarioResult> {
   const { cfg } = ctx;
@@ -26,12 +26,24 @@ export async function bulk(ctx: ScenarioContext): Promise<ScenarioResult> {
       for (let k = 1; k <= cfg.bulkRepeats && ctx.timeLeft(); k++) {
         const step = 100_000 + k;
         const meter = ctx.meter(srv, gen).start();
-        const e = await gen.publisher.call<{ ok: boolean; responseMs: number; errors: string[] }>('emit', { step, seq: k }, cfg.bulkTimeoutMs + 30_000);
+        const e = await gen.publisher.call<{ ok: boolean; responseMs: number; errors: string[] }>(
+          'emit',
+          { step, seq: k },
+          cfg.bulkTimeoutMs + 30_000,
+        );
         const delivered = await gen.waitFor(step, expected, cfg.bulkTimeoutMs, 50);
         const cpu = meter.stop();
         const latency = summarize((await gen.collect([step])).get(step)!);
         const complete = delivered >= expected && e.ok;
-        reps.push({ ok: e.ok, responseMs: Math.round(e.responseMs * 1000) / 1000, delivered, timeToLastMs: complete ? latency.max : null, latency, cpu, errors: e.errors });
+        reps.push({
+          ok: e.ok,
+          responseMs: Math.round(e.responseMs * 1000) / 1000,
+          delivered,
+          timeToLastMs: complete ? latency.max : null,
+          latency,
+          cpu,
+          errors: e.errors,
+        });
         ctx.log(
           `  bulk #${k}: ${delivered}/${expected} delivered, p50 ${latency.p50} ms, last ${complete ? `${latency.max} ms` : 'never (incomplete)'}; POST answered after ${e.responseMs.toFixed(1)} ms`,
         );
@@ -41,7 +53,9 @@ export async function bulk(ctx: ScenarioContext): Promise<ScenarioResult> {
       const done = times.filter((t): t is number => t !== null).sort((a, b) => a - b);
       const complete = done.length === reps.length && reps.length > 0;
       const median = complete ? done[Math.floor((done.length - 1) / 2)]! : null;
-      ctx.log(`  median time until the last of ${expected} recipients: ${median === null ? 'n/a (some emits incomplete)' : `${median} ms`}`);
+      ctx.log(
+        `  median time until the last of ${expected} recipients: ${median === null ? 'n/a (some emits incomplete)' : `${median} ms`}`,
+      );
       // CPU seconds per bulk emit, averaged over the repeats, per process group
       const cpuMsPerEmit: Record<string, number> = {};
       for (const r of reps)

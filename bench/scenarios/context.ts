@@ -1,10 +1,10 @@
-import type { Config } from '../config.js';
-import { sleep } from '../lib/clock.js';
-import { LoadGen } from '../lib/loadgen.js';
-import { CpuMeter, findInfraPids } from '../lib/proc.js';
-import { type MemStats, type RunningServer, startServer } from '../lib/server.js';
-import type { Target } from '../targets/types.js';
-import { BENCH_DB } from '../lib/db.js';
+import type { Config } from '../config.ts';
+import { sleep } from '../lib/clock.ts';
+import { BENCH_DB } from '../lib/db.ts';
+import { LoadGen } from '../lib/loadgen.ts';
+import { CpuMeter, findInfraPids } from '../lib/proc.ts';
+import { type MemStats, type RunningServer, startServer } from '../lib/server.ts';
+import type { Target } from '../targets/types.ts';
 
 export class ScenarioContext {
   constructor(
@@ -59,7 +59,9 @@ export class ScenarioContext {
     this.log(`  ${c.connected}/${n} subscribers connected in ${c.seconds.toFixed(1)} s${c.failed ? `, ${c.failed} failed` : ''}`);
     if (c.connected === 0) throw new Error(`no subscriber could connect: ${(await gen.status()).errors.join('; ')}`);
     const p = await gen.probe();
-    this.log(`  readiness probe: ${p.missing === 0 ? 'all streams live' : `${p.missing} streams never received a probe`} (${p.rounds} round(s), ${p.seconds.toFixed(1)} s)`);
+    this.log(
+      `  readiness probe: ${p.missing === 0 ? 'all streams live' : `${p.missing} streams never received a probe`} (${p.rounds} round(s), ${p.seconds.toFixed(1)} s)`,
+    );
     return { ...c, probe: p };
   }
 }

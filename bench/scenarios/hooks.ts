@@ -10,7 +10,7 @@
 //
 // Each hook receives the same ScenarioContext as the other scenarios and returns a
 // ScenarioResult; the runner writes whatever fields it returns into the report.
-import type { ScenarioContext, ScenarioResult } from './context.js';
+import type { ScenarioContext, ScenarioResult } from './context.ts';
 
 export async function history(ctx: ScenarioContext): Promise<ScenarioResult> {
   if (ctx.target.name !== 'herald') return { ok: true, skipped: 'Herald only' };

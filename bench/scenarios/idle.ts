@@ -1,9 +1,9 @@
 // Scenario 1, idle density: N idle streams to one server process. Memory (RSS, heap) per stream
 // after GC, overall (0 -> N) and marginal over the second half (N/2 -> N); idle CPU.
-import { sleep } from '../lib/clock.js';
-import { round } from '../lib/proc.js';
-import type { MemStats } from '../lib/server.js';
-import type { ScenarioContext, ScenarioResult } from './context.js';
+import { sleep } from '../lib/clock.ts';
+import { round } from '../lib/proc.ts';
+import type { MemStats } from '../lib/server.ts';
+import type { ScenarioContext, ScenarioResult } from './context.ts';
 
 export async function idle(ctx: ScenarioContext): Promise<ScenarioResult> {
   const { cfg } = ctx;

@@ -1,10 +1,10 @@
 // Scenario 2, personal delivery: N subscribers (one stream per user), single-recipient emits to
 // random users, open-loop at rising rates. Result: the highest rate with 100% delivery and
 // p99 <= p99LimitMs, latency measured from the scheduled send time to receipt.
-import { sleep } from '../lib/clock.js';
-import { type LatencySummary, summarize } from '../lib/hist.js';
-import type { CpuWindow } from '../lib/proc.js';
-import type { ScenarioContext, ScenarioResult } from './context.js';
+import { sleep } from '../lib/clock.ts';
+import { type LatencySummary, summarize } from '../lib/hist.ts';
+import type { CpuWindow } from '../lib/proc.ts';
+import type { ScenarioContext, ScenarioResult } from './context.ts';
 
 interface RateResult {
   step: number;
@@ -22,6 +22,8 @@ interface RateResult {
   response: LatencySummary;
   cpu: CpuWindow;
   dropped: number;
+  /** receivers + publisher used >= 90% of a core: the generator core may be the bottleneck */
+  generatorBound: boolean;
   pass: boolean;
   why?: string;
   errors: string[];
@@ -86,6 +88,7 @@ export async function personal(ctx: ScenarioContext): Promise<ScenarioResult> {
           if (delivered > expected) why.push(`duplicates: delivered ${delivered}/${expected}`);
           if (latency.p99 > cfg.p99LimitMs) why.push(`p99 ${latency.p99} ms > ${cfg.p99LimitMs} ms`);
           if (r.failed + r.skipped > 0) why.push(`${r.failed} POSTs failed, ${r.skipped} not sent (in-flight cap)`);
+          const genPct = (cpu.groups.receivers?.pct ?? 0) + (cpu.groups.publisher?.pct ?? 0);
           const res: RateResult = {
             step,
             seconds: cfg.stepSeconds,
@@ -102,13 +105,14 @@ export async function personal(ctx: ScenarioContext): Promise<ScenarioResult> {
             response: r.response,
             cpu,
             dropped,
+            generatorBound: genPct >= 90,
             pass: why.length === 0,
             ...(why.length ? { why: why.join('; ') } : {}),
             errors: r.errors,
           };
           attempts.push(res);
           ctx.log(
-            `  ${String(rate).padStart(6)}/s${attempt ? ` (retry ${attempt})` : ''}: ${res.deliveryPct}% delivered, p50 ${latency.p50} p99 ${latency.p99} max ${latency.max} ms; CPU server ${cpu.groups.server?.pct}% gen ${round1((cpu.groups.receivers?.pct ?? 0) + (cpu.groups.publisher?.pct ?? 0))}% pg ${cpu.groups.postgres?.pct}% redis ${cpu.groups.redis?.pct}% other ${cpu.otherPct}% ${res.pass ? 'PASS' : `FAIL (${res.why})`}`,
+            `  ${String(rate).padStart(6)}/s${attempt ? ` (retry ${attempt})` : ''}: ${res.deliveryPct}% delivered, p50 ${latency.p50} p99 ${latency.p99} max ${latency.max} ms; CPU server ${cpu.groups.server?.pct}% gen ${round1(genPct)}%${res.generatorBound ? ' (generator-bound)' : ''} pg ${cpu.groups.postgres?.pct}% redis ${cpu.groups.redis?.pct}% other ${cpu.otherPct}% ${res.pass ? 'PASS' : `FAIL (${res.why})`}`,
           );
           if (res.pass) break;
           await sleep(1000); // let a backlog drain before retrying
@@ -121,7 +125,16 @@ export async function personal(ctx: ScenarioContext): Promise<ScenarioResult> {
       }
       if (!stopped) stopped = 'top of the rate ladder reached (raise --rates)';
       ctx.log(`  max rate with 100% delivery and p99 <= ${cfg.p99LimitMs} ms: ${maxRate}/s (${stopped})`);
-      return { ok: true, n, connected: conn.connected, probe: conn.probe, maxRate, stoppedBecause: stopped, p99LimitMs: cfg.p99LimitMs, steps };
+      return {
+        ok: true,
+        n,
+        connected: conn.connected,
+        probe: conn.probe,
+        maxRate,
+        stoppedBecause: stopped,
+        p99LimitMs: cfg.p99LimitMs,
+        steps,
+      };
     } finally {
       await gen.close();
     }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_DATABASE_URL, recreateBenchDatabase } from '../lib/db.js';
-import type { HttpRequestSpec, LaunchSpec, Target, TargetClient } from './types.js';
+import { BENCH_DATABASE_URL, recreateBenchDatabase } from '../lib/db.ts';
+import type { HttpRequestSpec, LaunchSpec, Target, TargetClient } from './types.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '../..');

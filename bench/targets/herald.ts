@@ -9,15 +9,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { BENCH_DATABASE_URL, recreateBenchDatabase } from '../lib/db.js';
-import { REPO_ROOT } from './baselines.js';
-import type { Target, TargetClient } from './types.js';
+import { BENCH_DATABASE_URL, recreateBenchDatabase } from '../lib/db.ts';
+import { REPO_ROOT } from './baselines.ts';
+import type { Target, TargetClient } from './types.ts';
 
 const JWT_SECRET = process.env.BENCH_HERALD_JWT_SECRET ?? 'herald-bench-secret-0123456789-abcdefghijklmnop';
 const SERVER_ENTRY = 'src/server.ts';
 const SUBSCRIPTION = 'subscription { notificationAdded { id cursor body } }';
-const EMIT =
-  'mutation($input: EmitNotificationInput!){ emitNotification(input: $input){ deliveredCount } }';
+const EMIT = 'mutation($input: EmitNotificationInput!){ emitNotification(input: $input){ deliveredCount } }';
 
 async function sign(claims: Record<string, unknown>, sub: string): Promise<string> {
   return new SignJWT(claims)
@@ -32,8 +31,7 @@ export const herald: Target = {
   name: 'herald',
   description: 'Herald: graphql-yoga + Pothos + Prisma + Redis, GraphQL subscription over SSE',
   uses: { redis: true, postgres: true },
-  unavailableReason: () =>
-    existsSync(path.join(REPO_ROOT, SERVER_ENTRY)) ? null : `${SERVER_ENTRY} does not exist yet`,
+  unavailableReason: () => (existsSync(path.join(REPO_ROOT, SERVER_ENTRY)) ? null : `${SERVER_ENTRY} does not exist yet`),
   prepare: recreateBenchDatabase,
   launch: (port) => ({
     command: process.execPath,

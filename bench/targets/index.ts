@@ -1,6 +1,6 @@
-import { b0, b0p, b0r, socketio } from './baselines.js';
-import { herald } from './herald.js';
-import type { Target } from './types.js';
+import { b0, b0p, b0r, socketio } from './baselines.ts';
+import { herald } from './herald.ts';
+import type { Target } from './types.ts';
 
 export const TARGETS: Record<string, Target> = { b0, b0r, b0p, socketio, herald };
 

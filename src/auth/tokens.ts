@@ -40,7 +40,7 @@ export function createAuthenticator(config: Config): Authenticator {
     if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255) {
       throw new AuthError('The token has no valid "sub" (user id)');
     }
-    const scope = typeof payload['scope'] === 'string' ? payload['scope'] : '';
+    const scope = typeof payload.scope === 'string' ? payload.scope : '';
     return {
       userId: payload.sub,
       scopes: new Set(scope.split(' ').filter(Boolean)),
@@ -72,7 +72,7 @@ export function createAuthenticator(config: Config): Authenticator {
         const { payload } = await jwtVerify(ticket, secret, { algorithms: ['HS256'], audience: TICKET_AUDIENCE });
         const auth = toAuth(payload, 'ticket');
         // The stream lives until the credentials the ticket was minted from expire.
-        const streamExp = typeof payload['stream_exp'] === 'number' ? payload['stream_exp'] * 1000 : undefined;
+        const streamExp = typeof payload.stream_exp === 'number' ? payload.stream_exp * 1000 : undefined;
         return { ...auth, expiresAt: streamExp };
       } catch (error) {
         throw new AuthError(`Invalid stream ticket: ${(error as Error).message}`);

@@ -58,15 +58,13 @@ export async function applyMigrations(db: ScriptRunner, dir = MIGRATIONS_DIR): P
       const script = await readFile(path.join(dir, name, 'migration.sql'), 'utf8');
       const checksum = createHash('sha256').update(script).digest('hex');
       const id = randomUUID();
-      await db.query(
-        'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())',
-        [id, checksum, name],
-      );
+      await db.query('INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())', [
+        id,
+        checksum,
+        name,
+      ]);
       await db.exec(`BEGIN;\n${script}\nCOMMIT;`);
-      await db.query(
-        'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
-        [id],
-      );
+      await db.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [id]);
       ran.push(name);
     }
     return ran;

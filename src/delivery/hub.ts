@@ -1,8 +1,8 @@
 import type { PrismaClient } from '../db/index.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 import { encodeCursor } from '../notifications/cursor.ts';
 import { fromRow, NOTIFICATION_COLUMNS, type NotificationRecord, type NotificationRow } from '../notifications/model.ts';
-import type { Logger } from '../logger.ts';
 import type { Bus } from './bus.ts';
 import { type ChangeKind, fromWire, type InboxMessage } from './messages.ts';
 
@@ -100,7 +100,11 @@ class Stream implements AsyncIterableIterator<StreamEvent> {
     }
     this.queue.push(event);
     if (this.queue.length > this.hub.maxQueuedEvents) {
-      this.fail(heraldError(ErrorCode.SERVICE_UNAVAILABLE, 'The stream fell too far behind and was closed; resume from your last cursor', { retriable: true }));
+      this.fail(
+        heraldError(ErrorCode.SERVICE_UNAVAILABLE, 'The stream fell too far behind and was closed; resume from your last cursor', {
+          retriable: true,
+        }),
+      );
     }
   }
 
@@ -302,7 +306,7 @@ export class Hub {
     this.closing = true;
     clearInterval(this.sweepTimer);
     for (const entry of [...this.users.values()]) {
-      for (const s of [...entry.streams]) (error ? s.fail(error) : s.end());
+      for (const s of [...entry.streams]) error ? s.fail(error) : s.end();
     }
   }
 

@@ -50,9 +50,12 @@ export function createRedisPresence(options: {
     previous = current;
     if (pipeline.length > 0) await pipeline.exec();
   };
-  const timer = setInterval(() => {
-    refresh().catch((e: Error) => options.log.debug({ err: e.message }, 'presence refresh failed'));
-  }, Math.max(200, Math.floor(options.ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      refresh().catch((e: Error) => options.log.debug({ err: e.message }, 'presence refresh failed'));
+    },
+    Math.max(200, Math.floor(options.ttlMs / 3)),
+  );
   timer.unref();
   return {
     async online(userIds) {

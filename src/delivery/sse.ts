@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { Plugin } from 'graphql-yoga';
 import { createSourceEventStream, type ExecutionArgs, type ExecutionResult, execute, GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../logger.ts';
 
 /**
@@ -27,8 +27,11 @@ const encoder = new TextEncoder();
 class SseConnection {
   private queue: Uint8Array[] = [];
   queuedBytes = 0;
-  private wake: (() => void) | undefined;
+  private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  /** The reader asked for data that has not been given yet. */
+  private demand = false;
   private ending = false;
+  private droppedError: Error | undefined;
   released = false;
   iterator: AsyncIterator<ExecutionResult> | undefined;
 
@@ -37,28 +40,18 @@ class SseConnection {
     private readonly limit: number,
   ) {}
 
-  readonly body = (ReadableStreamCtor: typeof ReadableStream) =>
-    new ReadableStreamCtor<Uint8Array>(
+  /**
+   * The response body. Pull-based with no internal buffer (highWaterMark 0): data is handed over
+   * only when the socket side asks for it, so `queuedBytes` is exactly what is waiting for a slow
+   * reader. `pull` never blocks, so a cancelled stream is released at once.
+   */
+  body(ReadableStreamCtor: typeof ReadableStream) {
+    return new ReadableStreamCtor<Uint8Array>(
       {
-        pull: async (controller) => {
-          while (this.queue.length === 0 && !this.ending && !this.released) {
-            await new Promise<void>((resolve) => {
-              this.wake = resolve;
-            });
-          }
-          if (this.queue.length > 0) {
-            const chunks = this.queue;
-            this.queue = [];
-            const size = this.queuedBytes;
-            this.queuedBytes = 0;
-            controller.enqueue(chunks.length === 1 ? chunks[0]! : concat(chunks, size));
-            return;
-          }
-          if (this.droppedError) {
-            controller.error(this.droppedError);
-            return;
-          }
-          controller.close();
+        pull: (controller) => {
+          this.controller = controller;
+          this.demand = true;
+          this.flush();
         },
         cancel: () => {
           this.release();
@@ -66,8 +59,7 @@ class SseConnection {
       },
       { highWaterMark: 0 },
     );
-
-  private droppedError: Error | undefined;
+  }
 
   write(text: string) {
     if (this.released || this.ending) return;
@@ -83,9 +75,25 @@ class SseConnection {
   }
 
   private flush() {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
+    const controller = this.controller;
+    if (!this.demand || !controller || this.released) return;
+    try {
+      if (this.queue.length > 0) {
+        const chunks = this.queue;
+        const size = this.queuedBytes;
+        this.queue = [];
+        this.queuedBytes = 0;
+        this.demand = false;
+        controller.enqueue(chunks.length === 1 ? chunks[0]! : concat(chunks, size));
+      } else if (this.ending) {
+        this.demand = false;
+        this.released = true;
+        if (this.droppedError) controller.error(this.droppedError);
+        else controller.close();
+      }
+    } catch {
+      this.release();
+    }
   }
 
   /** Ends the response after what is queued. */
@@ -114,7 +122,6 @@ class SseConnection {
     this.queuedBytes = 0;
     this.releaseIterator();
     this.registry.delete(this);
-    this.flush();
   }
 
   private releaseIterator() {
@@ -173,7 +180,11 @@ export class SseRegistry {
   }
 
   /** Builds the SSE response for a result (a stream of results for subscriptions). */
-  respond(result: unknown, fetchAPI: { ReadableStream: typeof ReadableStream; Response: typeof Response }, req?: IncomingMessage): Response {
+  respond(
+    result: unknown,
+    fetchAPI: { ReadableStream: typeof ReadableStream; Response: typeof Response },
+    req?: IncomingMessage,
+  ): Response {
     const connection = new SseConnection(this, this.options.bufferLimitBytes);
     this.connections.add(connection);
     this.counters.opened++;

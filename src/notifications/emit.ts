@@ -162,7 +162,11 @@ export class Emitter {
         break;
       } catch (error) {
         if (attempt < 4 && isRetriableTransactionError(error)) continue;
-        if (attempt < 4 && /idempotency_key/.test(String((error as Error).message) + JSON.stringify((error as { meta?: unknown }).meta ?? ''))) continue;
+        if (
+          attempt < 4 &&
+          /idempotency_key/.test(String((error as Error).message) + JSON.stringify((error as { meta?: unknown }).meta ?? ''))
+        )
+          continue;
         for (const p of batch) p.reject(error);
         return;
       }
@@ -175,7 +179,7 @@ export class Emitter {
       }),
     );
     await Promise.all(publishes);
-    batch.forEach((p, i) => p.resolve(outcome.results[i]!));
+    for (const [i, p] of batch.entries()) p.resolve(outcome.results[i]!);
   }
 
   /** One transaction for the whole batch: preferences, idempotency, positions, rows. */
@@ -191,7 +195,7 @@ export class Emitter {
         if (keyed.length > 0) {
           const users: string[] = [];
           const keys: string[] = [];
-          for (const p of keyed) for (const r of p.recipients) (users.push(r), keys.push(p.input.key!));
+          for (const p of keyed) for (const r of p.recipients) users.push(r), keys.push(p.input.key!);
           await tx.$executeRawUnsafe(
             `UPDATE notification n SET idempotency_key = NULL FROM unnest($1::text[], $2::text[]) AS k(u, key)
              WHERE n.recipient_id = k.u AND n.idempotency_key = k.key AND n.created_at <= now() - $3::interval`,

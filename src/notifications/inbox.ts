@@ -47,16 +47,22 @@ export async function listInbox(
   if (filter.unread === false) where.push('read_at IS NOT NULL');
   if (filter.types?.length) where.push(`type::text = ANY($${params.push(filter.types)}::text[])`);
   if (categories?.length) where.push(`category = ANY($${params.push(categories)}::text[])`);
-  // Read the stream position first: anything committed after it is delivered by a subscription
-  // that starts from it, even if it also shows up in this page.
-  const [state] = await prisma.$queryRawUnsafe<{ last_seq: bigint }[]>('SELECT last_seq FROM inbox_state WHERE user_id = $1', userId);
-  const rows =
-    first === 0
-      ? []
-      : await prisma.$queryRawUnsafe<NotificationRow[]>(
-          `SELECT ${NOTIFICATION_COLUMNS} FROM notification WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ${first + 1}`,
-          ...params,
-        );
+  // One snapshot for the page and the stream position: everything at or before streamSeq is
+  // visible to this read, everything after it is delivered by a subscription started from it.
+  const { state, rows } = await prisma.$transaction(
+    async (tx) => {
+      const st = await tx.$queryRawUnsafe<{ last_seq: bigint }[]>('SELECT last_seq FROM inbox_state WHERE user_id = $1', userId);
+      const page =
+        first === 0
+          ? []
+          : await tx.$queryRawUnsafe<NotificationRow[]>(
+              `SELECT ${NOTIFICATION_COLUMNS} FROM notification WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ${first + 1}`,
+              ...params,
+            );
+      return { state: st[0], rows: page };
+    },
+    { isolationLevel: 'RepeatableRead' },
+  );
   return {
     items: rows.slice(0, first).map(fromRow),
     hasNextPage: rows.length > first,
@@ -116,7 +122,12 @@ const ACTIONS: Record<Action, { set: string; when: string }> = {
  * InboxState row is locked first, so concurrent emits, reads and other tabs serialise and the
  * unread count stays exact. The change is published after commit.
  */
-export async function changeNotifications(deps: ChangeDeps, userId: string, rawIds: readonly string[], action: Action): Promise<ChangeResult> {
+export async function changeNotifications(
+  deps: ChangeDeps,
+  userId: string,
+  rawIds: readonly string[],
+  action: Action,
+): Promise<ChangeResult> {
   const ids = v.idList(rawIds);
   const malformed = ids.filter((id) => !v.isUuid(id));
   if (malformed.length > 0) throw notFound(malformed);
@@ -242,9 +253,13 @@ const changeItem = (n: NotificationRecord) => ({
 });
 
 function notFound(ids: string[]) {
-  return heraldError(ErrorCode.NOT_FOUND, `No notification of yours with id ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', ...' : ''}: nothing was changed`, {
-    ids,
-  });
+  return heraldError(
+    ErrorCode.NOT_FOUND,
+    `No notification of yours with id ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', ...' : ''}: nothing was changed`,
+    {
+      ids,
+    },
+  );
 }
 
 async function publishChange(deps: ChangeDeps, userId: string, message: InboxMessage) {

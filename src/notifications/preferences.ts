@@ -33,10 +33,7 @@ export async function getPreferences(prisma: PrismaClient, userId: string): Prom
 }
 
 /** Reads preferences for many recipients at once (one query); missing rows get the defaults. */
-export async function getPreferencesMap(
-  db: Pick<PrismaClient, '$queryRawUnsafe'>,
-  userIds: string[],
-): Promise<Map<string, Preferences>> {
+export async function getPreferencesMap(db: Pick<PrismaClient, '$queryRawUnsafe'>, userIds: string[]): Promise<Map<string, Preferences>> {
   const rows = await db.$queryRawUnsafe<
     { user_id: string; enabled: boolean; email: boolean; sms: boolean; push: boolean; muted_categories: string[] | null }[]
   >('SELECT user_id, enabled, email, sms, push, muted_categories FROM notification_preference WHERE user_id = ANY($1::text[])', userIds);

@@ -64,8 +64,7 @@ export async function pruneExpired(options: RetentionOptions, now = new Date()):
 
 /** Runs pruneExpired now and then every `intervalMs`; returns a stop function. */
 export function startRetention(options: RetentionOptions & { intervalMs: number }): () => void {
-  const run = () =>
-    pruneExpired(options).catch((error: Error) => options.log.warn({ err: error.message }, 'retention run failed'));
+  const run = () => pruneExpired(options).catch((error: Error) => options.log.warn({ err: error.message }, 'retention run failed'));
   const first = setTimeout(run, 1_000);
   const timer = setInterval(run, options.intervalMs);
   first.unref();

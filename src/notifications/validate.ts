@@ -42,7 +42,10 @@ export function jsonData(value: unknown): unknown {
   if (typeof value !== 'object' || Array.isArray(value)) throw badInput('"data" must be a JSON object', { field: 'data' });
   const size = Buffer.byteLength(JSON.stringify(value));
   if (size > LIMITS.maxDataBytes) {
-    throw badInput(`"data" must be at most ${LIMITS.maxDataBytes} bytes of JSON (got ${size})`, { field: 'data', max: LIMITS.maxDataBytes });
+    throw badInput(`"data" must be at most ${LIMITS.maxDataBytes} bytes of JSON (got ${size})`, {
+      field: 'data',
+      max: LIMITS.maxDataBytes,
+    });
   }
   return value;
 }

@@ -11,7 +11,7 @@ export const NotificationTypeEnum = builder.enumType('NotificationType', {
 });
 
 export const NotificationRef = builder.objectRef<NotificationRecord>('Notification').implement({
-  description: 'A notification in one user\'s inbox.',
+  description: "A notification in one user's inbox.",
   fields: (t) => ({
     id: t.exposeID('id'),
     cursor: t.string({
@@ -126,7 +126,10 @@ const MarkAllPayload = builder.simpleObject('MarkAllNotificationsReadPayload', {
 });
 
 const idsArg = (t: { arg: { idList: (o: { required: true; description: string }) => never } }) =>
-  t.arg.idList({ required: true, description: '1 to 1,000 ids of your notifications. All or nothing: an unknown id fails the call with NOT_FOUND.' });
+  t.arg.idList({
+    required: true,
+    description: '1 to 1,000 ids of your notifications. All or nothing: an unknown id fails the call with NOT_FOUND.',
+  });
 
 builder.mutationFields((t) => {
   const bulk = (action: 'READ' | 'UNREAD' | 'ARCHIVED' | 'UNARCHIVED', description: string) =>

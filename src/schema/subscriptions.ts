@@ -1,6 +1,6 @@
+import type { Context } from '../context.ts';
 import type { StreamEvent } from '../delivery/hub.ts';
 import { decodeCursor } from '../notifications/cursor.ts';
-import type { Context } from '../context.ts';
 import { builder } from './builder.ts';
 import { NotificationRef } from './notification.ts';
 
@@ -92,7 +92,7 @@ builder.mutationField('createStreamTicket', (t) =>
       fields: (f) => ({ ticket: f.string(), expiresAt: f.field({ type: 'DateTime' }) }),
     }),
     description:
-      'A short-lived ticket for browsers\' EventSource, which cannot send headers: open `GET /graphql?query=...&ticket=<ticket>` within its lifetime. It opens subscriptions only; the stream then lives as long as the token it was minted from.',
+      "A short-lived ticket for browsers' EventSource, which cannot send headers: open `GET /graphql?query=...&ticket=<ticket>` within its lifetime. It opens subscriptions only; the stream then lives as long as the token it was minted from.",
     authScopes: { user: true },
     resolve: (_root, _args, ctx) => ctx.services.authenticator.mintTicket(ctx.auth!),
   }),

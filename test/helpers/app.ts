@@ -28,7 +28,11 @@ export interface TestApp {
   /** Executes a typed document as `token`'s user, in process (yoga.fetch). */
   execute<R, V>(document: TypedDocumentNode<R, V>, variables: V, token?: string | null): Promise<GraphQLResponse<R>>;
   /** Opens an SSE subscription (distinct-connection mode) in process. */
-  subscribe<V>(document: TypedDocumentNode<unknown, V> | string, variables: V, options: { token?: string | undefined; lastEventId?: string; ticket?: string; method?: 'GET' | 'POST' }): Promise<SseReader>;
+  subscribe<V>(
+    document: TypedDocumentNode<unknown, V> | string,
+    variables: V,
+    options: { token?: string | undefined; lastEventId?: string; ticket?: string; method?: 'GET' | 'POST' },
+  ): Promise<SseReader>;
   /** Listens on a real port (for tests where the network matters); returns the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -65,7 +69,7 @@ export async function startTestApp(backend: Backend, overrides: Record<string, s
     async subscribe(document, variables, options) {
       const query = typeof document === 'string' ? document : print(document);
       const headers: Record<string, string> = { accept: 'text/event-stream' };
-      if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+      if (options.token) headers.authorization = `Bearer ${options.token}`;
       if (options.lastEventId) headers['last-event-id'] = options.lastEventId;
       let response: Response;
       if (options.method === 'POST') {

@@ -91,7 +91,12 @@ export class SseReader {
   }
 
   /** The next `next` event's parsed GraphQL result (skipping nothing else). */
-  async nextResult<T = Record<string, unknown>>(timeoutMs?: number): Promise<{ id?: string; result: { data?: T; errors?: { message: string; extensions?: { code?: string } }[]; extensions?: { cursor?: string } } }> {
+  async nextResult<T = Record<string, unknown>>(
+    timeoutMs?: number,
+  ): Promise<{
+    id?: string;
+    result: { data?: T; errors?: { message: string; extensions?: { code?: string } }[]; extensions?: { cursor?: string } };
+  }> {
     const e = await this.next(timeoutMs);
     if (!e) throw new Error('stream ended');
     if (e.event !== 'next') throw new Error(`expected a next event, got ${e.event}`);
@@ -120,8 +125,9 @@ export class SseReader {
     }
   }
 
+  /** Cancels the stream (as a client closing the tab would). */
   async close() {
-    await this.reader.cancel().catch(() => {});
-    await this.done;
+    void this.reader.cancel().catch(() => {});
+    await Promise.race([this.done, new Promise((resolve) => setTimeout(resolve, 500))]);
   }
 }

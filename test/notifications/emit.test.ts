@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emit, Inbox, UpdatePreferences } from '../documents.ts';
-import { BACKENDS } from '../helpers/backends.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { BACKENDS } from '../helpers/backends.ts';
 
 describe.each(BACKENDS)('emitNotification (%s)', (backend) => {
   let t: TestApp;
@@ -12,14 +12,18 @@ describe.each(BACKENDS)('emitNotification (%s)', (backend) => {
   });
   afterAll(() => t.close());
 
-  it("rejects 20 timesheets in one request: every employee gets exactly their own notification, all in one transaction", async () => {
+  it('rejects 20 timesheets in one request: every employee gets exactly their own notification, all in one transaction', async () => {
     const employees = Array.from({ length: 20 }, (_, i) => `employee-${i}`);
     // Fetch, then listen from the fetch's streamCursor: nothing emitted after the fetch can be missed.
     const streams = await Promise.all(
       employees.map(async (e) => {
         const token = await t.token(e);
         const inbox = await t.execute(Inbox, {}, token);
-        return t.subscribe('subscription($after: String) { notificationAdded(after: $after) { recipientId title data } }', { after: inbox.data!.notifications.streamCursor }, { token });
+        return t.subscribe(
+          'subscription($after: String) { notificationAdded(after: $after) { recipientId title data } }',
+          { after: inbox.data!.notifications.streamCursor },
+          { token },
+        );
       }),
     );
     const result = await t.execute(
@@ -56,13 +60,22 @@ describe.each(BACKENDS)('emitNotification (%s)', (backend) => {
     await t.execute(UpdatePreferences, { input: { mutedCategories: ['promo.spring'], sms: true } }, await t.token('muter'));
     await t.execute(UpdatePreferences, { input: { email: false, sms: true } }, await t.token('sms-user'));
     const send = (category: string) =>
-      t.execute(Emit, { input: { recipientIds: ['off-user', 'muter', 'sms-user', 'plain'], title: 'Sale', body: 'Now', type: 'PROMOTION', category } }, producer);
+      t.execute(
+        Emit,
+        { input: { recipientIds: ['off-user', 'muter', 'sms-user', 'plain'], title: 'Sale', body: 'Now', type: 'PROMOTION', category } },
+        producer,
+      );
     const muted = await send('promo.spring');
     const byId = Object.fromEntries(muted.data!.emitNotification.deliveries.map((d) => [d.recipientId, d]));
     expect(byId['off-user']).toMatchObject({ status: 'SUPPRESSED', reason: 'DISABLED', notification: null });
-    expect(byId['muter']).toMatchObject({ status: 'SUPPRESSED', reason: 'CATEGORY_MUTED', notification: null, channels: { email: false, sms: false, push: false } });
+    expect(byId.muter).toMatchObject({
+      status: 'SUPPRESSED',
+      reason: 'CATEGORY_MUTED',
+      notification: null,
+      channels: { email: false, sms: false, push: false },
+    });
     expect(byId['sms-user']).toMatchObject({ status: 'DELIVERED', channels: { email: false, sms: true, push: true } });
-    expect(byId['plain']).toMatchObject({ status: 'DELIVERED', channels: { email: true, sms: false, push: true } });
+    expect(byId.plain).toMatchObject({ status: 'DELIVERED', channels: { email: true, sms: false, push: true } });
     expect(muted.data!.emitNotification).toMatchObject({ deliveredCount: 2, suppressedCount: 2 });
     // A suppressed notification is not stored and takes no position.
     const inbox = await t.execute(Inbox, {}, await t.token('off-user'));
@@ -73,7 +86,13 @@ describe.each(BACKENDS)('emitNotification (%s)', (backend) => {
   });
 
   it('delivers nothing twice when a producer retries with the same idempotency key', async () => {
-    const input = { recipientIds: ['idem-a', 'idem-b'], title: 'Once', body: 'only', type: 'UPDATE' as const, idempotencyKey: 'order-42-shipped' };
+    const input = {
+      recipientIds: ['idem-a', 'idem-b'],
+      title: 'Once',
+      body: 'only',
+      type: 'UPDATE' as const,
+      idempotencyKey: 'order-42-shipped',
+    };
     const first = await t.execute(Emit, { input }, producer);
     const retry = await t.execute(Emit, { input: { ...input, recipientIds: ['idem-a', 'idem-b', 'idem-c'] } }, producer);
     expect(first.data!.emitNotification.deliveredCount).toBe(2);
@@ -97,7 +116,11 @@ describe.each(BACKENDS)('emitNotification (%s)', (backend) => {
 
   it('stores 10,000 recipients in one call', async () => {
     const recipients = Array.from({ length: 10_000 }, (_, i) => `bulk-${i}`);
-    const r = await t.execute(Emit, { input: { recipientIds: recipients, title: 'All hands', body: 'Friday', type: 'SYSTEM_NOTICE' } }, producer);
+    const r = await t.execute(
+      Emit,
+      { input: { recipientIds: recipients, title: 'All hands', body: 'Friday', type: 'SYSTEM_NOTICE' } },
+      producer,
+    );
     expect(r.errors).toBeUndefined();
     expect(r.data!.emitNotification.deliveredCount).toBe(10_000);
     const inbox = await t.execute(Inbox, {}, await t.token('bulk-9999'));

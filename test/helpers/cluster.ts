@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { TEST_SECRET } from './app.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** A Herald server process started by a test. */
+export interface Instance {
+  url: string;
+  process: ChildProcess;
+  /** Everything it logged (for diagnosing a failure). */
+  output: () => string;
+  /** SIGKILL: a crash. */
+  kill(): Promise<void>;
+  /** SIGTERM: graceful shutdown; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts and stops real Herald server processes (several instances on one database and Redis).
+ * Every instance a test starts is killed by `cleanup()`, which tests call in afterEach/afterAll.
+ */
+export class Cluster {
+  private readonly instances = new Set<Instance>();
+
+  constructor(private readonly env: Record<string, string>) {}
+
+  async start(extra: Record<string, string> = {}): Promise<Instance> {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'production',
+        JWT_SECRET: TEST_SECRET,
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        ...this.env,
+        ...extra,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const url = `http://127.0.0.1:${port}`;
+    const instance: Instance = {
+      url,
+      process: child,
+      output: () => output,
+      async kill() {
+        child.kill('SIGKILL');
+        await exited;
+      },
+      async stop() {
+        child.kill('SIGTERM');
+        return exited;
+      },
+    };
+    this.instances.add(instance);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`instance exited during start-up:\n${output}`);
+      const ok = await fetch(`${url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) return instance;
+      if (Date.now() > deadline) throw new Error(`instance not ready after 30 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async cleanup() {
+    await Promise.all(
+      [...this.instances].map(async (i) => {
+        if (i.process.exitCode === null && i.process.signalCode === null) await i.kill();
+      }),
+    );
+    this.instances.clear();
+  }
+}
