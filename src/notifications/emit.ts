@@ -195,7 +195,12 @@ export class Emitter {
         if (keyed.length > 0) {
           const users: string[] = [];
           const keys: string[] = [];
-          for (const p of keyed) for (const r of p.recipients) users.push(r), keys.push(p.input.key!);
+          for (const p of keyed) {
+            for (const r of p.recipients) {
+              users.push(r);
+              keys.push(p.input.key!);
+            }
+          }
           await tx.$executeRawUnsafe(
             `UPDATE notification n SET idempotency_key = NULL FROM unnest($1::text[], $2::text[]) AS k(u, key)
              WHERE n.recipient_id = k.u AND n.idempotency_key = k.key AND n.created_at <= now() - $3::interval`,
