@@ -14,6 +14,12 @@ export interface Config {
   stepRetries: number;
   p99LimitMs: number;
   drainMs: number;
+  /** SSE heartbeat interval in the idle scenario (production-like) and under load (see README) */
+  heartbeatMs: number;
+  loadHeartbeatMs: number;
+  /** before each measured step: wait up to quietWaitSeconds until unrelated CPU load <= quietOtherPct */
+  quietOtherPct: number;
+  quietWaitSeconds: number;
   /** idle density */
   idleCpuSeconds: number;
   settleMs: number;
@@ -48,6 +54,10 @@ const FULL: Config = {
   stepRetries: 1,
   p99LimitMs: 50,
   drainMs: 3000,
+  heartbeatMs: 15_000,
+  loadHeartbeatMs: 300_000,
+  quietOtherPct: 40,
+  quietWaitSeconds: 30,
   idleCpuSeconds: 15,
   settleMs: 1500,
   bulkRepeats: 5,
@@ -76,6 +86,7 @@ const QUICK: Partial<Config> = {
   stepRetries: 0,
   drainMs: 2000,
   idleCpuSeconds: 4,
+  quietWaitSeconds: 5,
   settleMs: 800,
   bulkRepeats: 3,
   maxMinutes: 10,
@@ -90,6 +101,11 @@ const HELP = `npm run bench -- [flags]       (every flag also as env BENCH_<NAME
   --step-seconds S        seconds per rate step            --step-retries K   retries of a failing step
   --p99-limit-ms MS       latency criterion (50)           --drain-ms MS      wait for late events after a step
   --idle-cpu-seconds S    idle CPU window (15; heartbeat period of the baselines is 15 s)
+  --heartbeat-ms MS       SSE heartbeat in the idle scenario (15000)
+  --load-heartbeat-ms MS  SSE heartbeat in personal/bulk (300000: keeps 10k-stream heartbeat bursts, mostly
+                          absorbed by the single generator core, out of the delivery latencies)
+  --quiet-other-pct P     before each step wait until CPU used by unrelated processes <= P% of a core (40)
+  --quiet-wait-seconds S  ... but at most S seconds (30; quick 5)
   --bulk-repeats K        --bulk-timeout-ms MS             --bulk-limit-ms MS (500)
   --payload-bytes B       --max-per-process K (8000)       --source-ips K (127.0.0.1..127.0.0.K; 1 = kernel picks)
   --connect-concurrency K --publisher-connections K        --server-cpu C --generator-cpu C ("none" = no taskset)

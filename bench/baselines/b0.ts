@@ -2,7 +2,7 @@
 //   GET  /events?user=<id>   -> SSE stream (":\n\n" first); Map user -> open responses
 //   POST /publish            -> {userIds: string[], payload: string}; event serialised once, written to every stream
 //   GET  /stats[?gc=1]       -> {streams, rss, heapUsed} (run with --expose-gc for gc=1)
-// Heartbeat comment every 15 s from one shared timer. Prints "READY <port>".
+// Heartbeat comment every 15 s (HEARTBEAT_MS) from one shared timer. Prints "READY <port>".
 import http from 'node:http';
 
 const PORT = Number(process.env.PORT ?? 8000);
@@ -89,7 +89,7 @@ const server = http.createServer((req, res) => {
 
 setInterval(() => {
   for (const set of streams.values()) for (const res of set) res.write(':\n\n');
-}, 15_000).unref();
+}, Number(process.env.HEARTBEAT_MS ?? 15_000)).unref();
 
 server.keepAliveTimeout = 60_000;
 server.requestTimeout = 0; // SSE streams are long-lived responses

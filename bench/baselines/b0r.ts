@@ -94,7 +94,7 @@ const server = http.createServer((req, res) => {
 
 setInterval(() => {
   for (const set of streams.values()) for (const res of set) res.write(':\n\n');
-}, 15_000).unref();
+}, Number(process.env.HEARTBEAT_MS ?? 15_000)).unref();
 
 server.keepAliveTimeout = 60_000;
 server.requestTimeout = 0; // SSE streams are long-lived responses

@@ -155,6 +155,9 @@ export function markdown(report: Report): string {
   out.push(
     `- Config: N idle/personal/bulk = ${cfg.idleN}/${cfg.personalN}/${cfg.bulkN}; payload ${cfg.payloadBytes} B; rates ${cfg.rates.join(', ')}/s, ${cfg.stepSeconds} s per step, ${cfg.stepRetries} retry; p99 limit ${cfg.p99LimitMs} ms; idle CPU window ${cfg.idleCpuSeconds} s; bulk repeats ${cfg.bulkRepeats}; ≤ ${cfg.maxPerProcess} sockets per generator process; publisher: ${cfg.publisherConnections} keep-alive connections (undici), open loop.`,
   );
+  out.push(
+    `- SSE heartbeat (one shared timer in every SSE target): ${cfg.heartbeatMs / 1000} s in the idle scenario, ${cfg.loadHeartbeatMs / 1000} s in personal/bulk, so that the 10k-write heartbeat burst (whose receiving side lands on the single generator core) does not randomly hit a rate step. Before each step the runner waits up to ${cfg.quietWaitSeconds} s for unrelated CPU load to fall to ≤ ${cfg.quietOtherPct}% of a core.`,
+  );
   out.push('- Latency = receipt time − *scheduled* send time (CLOCK_MONOTONIC, shared by all processes), HDR histograms.');
   out.push(
     '- CPU figures: % of one core, averaged over the measurement window (200% = both cores). [generator-bound]: receivers + publisher used ≥ 90% of their core, so that step may be limited by the load generator, not the server.',
@@ -279,6 +282,7 @@ export function markdown(report: Report): string {
           cpuCell(r.cpu, 'receivers'),
           cpuCell(r.cpu, 'publisher'),
           fmt(r.cpu.otherPct, 1),
+          r.quietWait ? fmt(r.quietWait.waitedSeconds, 1) : 'n/a',
           (r.pass ? 'PASS' : `FAIL: ${r.why}${r.errors?.length ? ` (${r.errors.join('; ')})` : ''}`) +
             (r.generatorBound ? ' [generator-bound]' : ''),
         ]);
@@ -298,6 +302,7 @@ export function markdown(report: Report): string {
           'receivers',
           'publisher',
           'other',
+          'quiet wait s',
           'result',
         ],
         rows,

@@ -45,11 +45,11 @@ let serial = 0;
 
 export async function startServer(
   target: Target,
-  opts: { cpu: string | null; readyTimeoutMs: number; label: string },
+  opts: { cpu: string | null; readyTimeoutMs: number; label: string; heartbeatMs: number },
 ): Promise<RunningServer> {
   await target.prepare?.();
   const port = await freePort();
-  const spec = target.launch(port);
+  const spec = target.launch(port, { heartbeatMs: opts.heartbeatMs });
   const [cmd, args] = pinned(opts.cpu, spec.command, spec.args);
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = path.join(LOG_DIR, `${target.name}-${opts.label}-${++serial}.log`);

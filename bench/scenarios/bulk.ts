@@ -8,7 +8,7 @@ import type { ScenarioContext, ScenarioResult } from './context.ts';
 export async function bulk(ctx: ScenarioContext): Promise<ScenarioResult> {
   const { cfg } = ctx;
   const n = cfg.bulkN;
-  const srv = await ctx.startServer('bulk');
+  const srv = await ctx.startServer('bulk', true);
   try {
     const gen = await ctx.startLoad(srv, n);
     try {
@@ -25,6 +25,7 @@ export async function bulk(ctx: ScenarioContext): Promise<ScenarioResult> {
       }> = [];
       for (let k = 1; k <= cfg.bulkRepeats && ctx.timeLeft(); k++) {
         const step = 100_000 + k;
+        await ctx.waitQuiet(srv, gen);
         const meter = ctx.meter(srv, gen).start();
         const e = await gen.publisher.call<{ ok: boolean; responseMs: number; errors: string[] }>(
           'emit',

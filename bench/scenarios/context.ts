@@ -14,8 +14,32 @@ export class ScenarioContext {
     readonly log: (msg: string) => void,
   ) {}
 
-  startServer(label: string): Promise<RunningServer> {
-    return startServer(this.target, { cpu: this.cfg.serverCpu, readyTimeoutMs: this.cfg.readyTimeoutMs, label });
+  /** `underLoad`: personal/bulk use the long heartbeat (cfg.loadHeartbeatMs), idle the production one. */
+  startServer(label: string, underLoad: boolean): Promise<RunningServer> {
+    return startServer(this.target, {
+      cpu: this.cfg.serverCpu,
+      readyTimeoutMs: this.cfg.readyTimeoutMs,
+      label,
+      heartbeatMs: underLoad ? this.cfg.loadHeartbeatMs : this.cfg.heartbeatMs,
+    });
+  }
+
+  /**
+   * The machine is shared (e.g. test runs): before a measured step, wait (bounded) until CPU used
+   * by processes outside the benchmark is at most cfg.quietOtherPct of a core.
+   */
+  async waitQuiet(srv: RunningServer, gen: LoadGen | null): Promise<{ waitedSeconds: number; otherPct: number }> {
+    const t0 = Date.now();
+    for (;;) {
+      const m = this.meter(srv, gen).start();
+      await sleep(500);
+      const w = m.stop();
+      const waited = (Date.now() - t0) / 1000;
+      if (w.otherPct <= this.cfg.quietOtherPct || waited >= this.cfg.quietWaitSeconds) {
+        if (w.otherPct > this.cfg.quietOtherPct) this.log(`  (machine still busy: other processes use ${w.otherPct}% of a core)`);
+        return { waitedSeconds: Math.round(waited * 10) / 10, otherPct: w.otherPct };
+      }
+    }
   }
 
   startLoad(srv: RunningServer, n: number): Promise<LoadGen> {

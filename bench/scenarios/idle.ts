@@ -8,7 +8,7 @@ import type { ScenarioContext, ScenarioResult } from './context.ts';
 export async function idle(ctx: ScenarioContext): Promise<ScenarioResult> {
   const { cfg } = ctx;
   const n = cfg.idleN;
-  const srv = await ctx.startServer('idle');
+  const srv = await ctx.startServer('idle', false);
   try {
     await sleep(cfg.settleMs);
     const m0 = await ctx.memAfterGc(srv);
@@ -24,6 +24,7 @@ export async function idle(ctx: ScenarioContext): Promise<ScenarioResult> {
       ctx.log(`  ${total}/${n} idle streams (${c1.failed + c2.failed} failed); server reports ${mFull.streams ?? 'n/a'}`);
       if (total === 0) throw new Error(`no stream connected: ${(await gen.status()).errors.join('; ')}`);
 
+      const quiet = await ctx.waitQuiet(srv, gen);
       const meter = ctx.meter(srv, gen).start();
       await sleep(cfg.idleCpuSeconds * 1000);
       const cpu = meter.stop();
@@ -47,6 +48,8 @@ export async function idle(ctx: ScenarioContext): Promise<ScenarioResult> {
         marginalHeapPerStream: per(mHalf, mFull, 'heapUsed', c2.connected),
         connectSeconds: round(c1.seconds + c2.seconds, 2),
         idleCpu: cpu,
+        heartbeatMs: cfg.heartbeatMs,
+        quietWait: quiet,
         generatorRssPerStream: round(st.rss / Math.max(1, total)),
         errors: st.errors,
       };

@@ -21,6 +21,8 @@ interface RateResult {
   latency: LatencySummary;
   response: LatencySummary;
   cpu: CpuWindow;
+  /** bounded wait for unrelated load to calm down before the step */
+  quietWait: { waitedSeconds: number; otherPct: number };
   dropped: number;
   /** receivers + publisher used >= 90% of a core: the generator core may be the bottleneck */
   generatorBound: boolean;
@@ -43,7 +45,7 @@ interface PublisherRateReply {
 export async function personal(ctx: ScenarioContext): Promise<ScenarioResult> {
   const { cfg } = ctx;
   const n = cfg.personalN;
-  const srv = await ctx.startServer('personal');
+  const srv = await ctx.startServer('personal', true);
   try {
     const gen = await ctx.startLoad(srv, n);
     try {
@@ -63,6 +65,7 @@ export async function personal(ctx: ScenarioContext): Promise<ScenarioResult> {
             break ladder;
           }
           step++;
+          const quiet = await ctx.waitQuiet(srv, gen);
           const meter = ctx.meter(srv, gen).start();
           const r = await gen.publisher.call<PublisherRateReply>(
             'rate',
@@ -104,6 +107,7 @@ export async function personal(ctx: ScenarioContext): Promise<ScenarioResult> {
             latency,
             response: r.response,
             cpu,
+            quietWait: quiet,
             dropped,
             generatorBound: genPct >= 90,
             pass: why.length === 0,
@@ -132,6 +136,7 @@ export async function personal(ctx: ScenarioContext): Promise<ScenarioResult> {
         probe: conn.probe,
         maxRate,
         stoppedBecause: stopped,
+        heartbeatMs: cfg.loadHeartbeatMs,
         p99LimitMs: cfg.p99LimitMs,
         steps,
       };

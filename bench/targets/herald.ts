@@ -6,6 +6,7 @@
 //   emit:      POST /graphql emitNotification(input: {recipientIds, title, body, type, category})
 //              with a producer token (sub "bench-producer", scope "notifications:emit")
 //   memory:    GET /stats?gc=1 when BENCH_STATS=true (else the runner falls back to /proc VmRSS)
+//   heartbeat: HEARTBEAT_INTERVAL_MS (one shared timer; the runner lengthens it under load)
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
@@ -33,7 +34,7 @@ export const herald: Target = {
   uses: { redis: true, postgres: true },
   unavailableReason: () => (existsSync(path.join(REPO_ROOT, SERVER_ENTRY)) ? null : `${SERVER_ENTRY} does not exist yet`),
   prepare: recreateBenchDatabase,
-  launch: (port) => ({
+  launch: (port, opts) => ({
     command: process.execPath,
     args: ['--expose-gc', '--import', 'tsx', SERVER_ENTRY],
     cwd: REPO_ROOT,
@@ -46,6 +47,7 @@ export const herald: Target = {
       AUTO_MIGRATE: 'true',
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
+      HEARTBEAT_INTERVAL_MS: String(opts.heartbeatMs),
       BENCH_STATS: 'true',
     },
     ready: { kind: 'http', path: '/ready' },

@@ -36,6 +36,10 @@ export interface LaunchSpec {
   statsPath?: string;
 }
 
+export interface LaunchOptions {
+  heartbeatMs: number;
+}
+
 /** Per-process client helper, created once (e.g. holds signed tokens). */
 export interface TargetClient {
   subscribe(userId: string): Promise<SubscribeSpec> | SubscribeSpec;
@@ -52,7 +56,8 @@ export interface Target {
   unavailableReason(): string | null;
   /** called before every server start (e.g. recreate the scratch database) */
   prepare?(): Promise<void>;
-  launch(port: number): LaunchSpec;
+  /** heartbeatMs: interval of the SSE heartbeat the server should use (one shared timer) */
+  launch(port: number, opts: LaunchOptions): LaunchSpec;
   userId(index: number): string;
   client(addr: TargetAddress): Promise<TargetClient>;
 }
