@@ -1,7 +1,7 @@
 // Child-process bookkeeping, CPU pinning and /proc sampling (CPU time, RSS) for every process
 // taking part: servers, load generators, PostgreSQL and Redis.
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { nowMs } from './clock.ts';
 
 const CLK_TCK = (() => {
@@ -203,4 +203,3 @@ export function round(x: number, digits = 0): number {
   return Math.round(x * f) / f;
 }
 
-export const procAvailable = existsSync('/proc/self/stat');

@@ -153,7 +153,7 @@ export function markdown(report: Report): string {
     `- Load average at start ${m.loadStart}, at end ${m.loadEnd ?? 'n/a'}; duration ${m.durationS ?? 'n/a'} s. "other" CPU columns = machine busy time not used by any benchmark process (unrelated load that may disturb figures).`,
   );
   out.push(
-    `- Config: N idle/personal/bulk = ${cfg.idleN}/${cfg.personalN}/${cfg.bulkN}; payload ${cfg.payloadBytes} B; rates ${cfg.rates.join(', ')}/s, ${cfg.stepSeconds} s per step, ${cfg.stepRetries} retry; p99 limit ${cfg.p99LimitMs} ms; idle CPU window ${cfg.idleCpuSeconds} s; bulk repeats ${cfg.bulkRepeats}; ≤ ${cfg.maxPerProcess} sockets per generator process; publisher: ${cfg.publisherConnections} keep-alive connections (undici), open loop.`,
+    `- Config: N idle/personal/bulk = ${cfg.idleN}/${cfg.personalN}/${cfg.bulkN}; payload ${cfg.payloadBytes} B; rates ${cfg.rates.join(', ')}/s, ${cfg.stepSeconds} s per step, up to ${cfg.stepRetries} retries of a failing step; p99 limit ${cfg.p99LimitMs} ms; idle CPU window ${cfg.idleCpuSeconds} s; bulk repeats ${cfg.bulkRepeats}; ≤ ${cfg.maxPerProcess} sockets per generator process; publisher: ${cfg.publisherConnections} keep-alive connections (undici), open loop.`,
   );
   out.push(
     `- SSE heartbeat (one shared timer in every SSE target): ${cfg.heartbeatMs / 1000} s in the idle scenario, ${cfg.loadHeartbeatMs / 1000} s in personal/bulk, so that the 10k-write heartbeat burst (whose receiving side lands on the single generator core) does not randomly hit a rate step. Before each step the runner waits up to ${cfg.quietWaitSeconds} s for unrelated CPU load to fall to ≤ ${cfg.quietOtherPct}% of a core.`,
