@@ -310,8 +310,7 @@ export class Hub {
     }
   }
 
-  private dispatch(entry: UserEntry, raw: InboxMessage) {
-    const message: InboxMessage = raw;
+  private dispatch(entry: UserEntry, message: InboxMessage) {
     for (const stream of entry.streams) {
       if (stream.catchingUp) stream.pendingLive.push(message);
       else if (this.apply(stream, message)) void this.catchUp(stream);

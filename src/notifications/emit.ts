@@ -3,7 +3,7 @@ import type { Bus } from '../delivery/bus.ts';
 import { type InboxMessage, toWire } from '../delivery/messages.ts';
 import { badInput, isRetriableTransactionError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { LIMITS, NOTIFICATION_TYPES, type NotificationRecord, type NotificationType } from './model.ts';
+import { fromRow, LIMITS, NOTIFICATION_TYPES, type NotificationRecord, type NotificationRow, type NotificationType } from './model.ts';
 import { getPreferencesMap, type Preferences } from './preferences.ts';
 import * as v from './validate.ts';
 
@@ -208,13 +208,13 @@ export class Emitter {
             keys,
             ttl,
           );
-          const rows = await tx.$queryRawUnsafe<(RowWithKey & { idempotency_key: string })[]>(
+          const rows = await tx.$queryRawUnsafe<(NotificationRow & { idempotency_key: string })[]>(
             `SELECT n.id, n.recipient_id, n.seq, n.title, n.body, n.type, n.category, n.data, n.read_at, n.archived_at, n.created_at, n.idempotency_key
              FROM notification n JOIN unnest($1::text[], $2::text[]) AS k(u, key) ON n.recipient_id = k.u AND n.idempotency_key = k.key`,
             users,
             keys,
           );
-          for (const r of rows) existing.set(`${r.recipient_id}\u0000${r.idempotency_key}`, rowToRecord(r));
+          for (const r of rows) existing.set(`${r.recipient_id}\u0000${r.idempotency_key}`, fromRow(r));
         }
         // Decide per recipient.
         const plans: { delivery: Delivery; template: number }[][] = [];
@@ -323,36 +323,6 @@ export class Emitter {
 function channelsFor(pref: Preferences | undefined, muted: boolean) {
   if (muted) return { email: false, sms: false, push: false };
   return { email: pref?.email ?? true, sms: pref?.sms ?? false, push: pref?.push ?? true };
-}
-
-interface RowWithKey {
-  id: string;
-  recipient_id: string;
-  seq: bigint;
-  title: string;
-  body: string;
-  type: NotificationType;
-  category: string | null;
-  data: unknown;
-  read_at: Date | null;
-  archived_at: Date | null;
-  created_at: Date;
-}
-
-function rowToRecord(r: RowWithKey): NotificationRecord {
-  return {
-    id: r.id,
-    recipientId: r.recipient_id,
-    seq: Number(r.seq),
-    title: r.title,
-    body: r.body,
-    type: r.type,
-    category: r.category,
-    data: r.data ?? null,
-    readAt: r.read_at,
-    archivedAt: r.archived_at,
-    createdAt: new Date(r.created_at),
-  };
 }
 
 interface InsertedRow {

@@ -55,7 +55,7 @@ describe.each(BACKENDS)('bad input gets a coded error and writes nothing (%s)', 
       body: '{"query": "{ unreadCount',
     });
     expect(res.status).toBeLessThan(500);
-    const unknownField = await t.execute(UnreadCount, {} as never, await t.token('v-user'));
-    expect(unknownField.errors).toBeUndefined();
+    const wellFormed = await t.execute(UnreadCount, {} as never, await t.token('v-user'));
+    expect(wellFormed.errors).toBeUndefined();
   });
 });
