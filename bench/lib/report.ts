@@ -494,7 +494,7 @@ function historySection(report: Report): string[] {
   out.push(
     `${fmt(s.notifications)} notifications, ${s.users} users × ${s.perUser} (${s.unreadPerUser} unread each); ${seeding}. ` +
       `Client: ${s.client}. Page ${n} cursors: ${s.walk.users} users × ${n - 1} pages following endCursor (every page checked). ` +
-      `${s.rounds} timed rounds after ${s.warmupRounds} warm-up rounds; waited ${fmt(s.quietWait?.waitedSeconds, 1)} s for a quiet machine (other load then ${fmt(s.quietWait?.otherPct, 1)}%).`,
+      `${s.rounds} timed rounds after ${s.warmupRounds} warm-up rounds, in ${s.quietWait?.chunks ?? 1} chunk(s), each after waiting (≤ ${report.config.quietWaitSeconds} s) for unrelated load ≤ ${report.config.quietOtherPct}% of a core: waited ${fmt(s.quietWait?.waitedSeconds, 1)} s in all, worst other load at a chunk's start ${fmt(s.quietWait?.maxOtherPctBefore ?? s.quietWait?.otherPct, 1)}%, mean other load during the timed rounds ${fmt((s.cpu as CpuWindow | undefined)?.otherPct, 1)}%.`,
   );
   out.push('');
   const w = s.cpu as CpuWindow;
