@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { createSourceEventStream, type ExecutionArgs, type ExecutionResult, execute, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../logger.ts';
@@ -34,6 +35,8 @@ class SseConnection {
   private droppedError: Error | undefined;
   released = false;
   iterator: AsyncIterator<ExecutionResult> | undefined;
+  /** The client's socket (absent in process, e.g. `yoga.fetch`): destroyed when the stream is dropped. */
+  socket: Socket | undefined;
 
   constructor(
     private readonly registry: SseRegistry,
@@ -104,7 +107,12 @@ class SseConnection {
     this.flush();
   }
 
-  /** Drops the connection now, discarding what is queued. */
+  /**
+   * Drops the connection now, discarding what is queued, and destroys its socket: the body's error
+   * alone never closed it (a reader that stopped reading never asks for more, so the error is not
+   * even seen; when it is, the HTTP layer only logs it), so a dropped slow reader's connection stayed
+   * open, with what the kernel buffered for it, for as long as the client kept it.
+   */
   drop(error: Error) {
     this.queue = [];
     this.queuedBytes = 0;
@@ -113,6 +121,7 @@ class SseConnection {
     this.releaseIterator();
     this.registry.delete(this);
     this.flush();
+    this.socket?.destroy();
   }
 
   release() {
@@ -189,6 +198,7 @@ export class SseRegistry {
     this.connections.add(connection);
     this.counters.opened++;
     const socket = req?.socket;
+    connection.socket = socket;
     if (socket && this.options.tcpKeepAliveMs > 0) {
       socket.setKeepAlive(true, this.options.tcpKeepAliveMs);
       socket.setTimeout(0);
