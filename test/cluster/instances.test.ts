@@ -3,6 +3,7 @@ import { EMIT_SCOPE, signToken } from '../../src/auth/tokens.ts';
 import { openDatabase } from '../../src/db/index.ts';
 import { TEST_SECRET } from '../helpers/app.ts';
 import { createScratchDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/backends.ts';
+import { report, tally } from '../helpers/chaos-client.ts';
 import { Cluster } from '../helpers/cluster.ts';
 import { SseReader } from '../helpers/sse.ts';
 
@@ -77,8 +78,16 @@ describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL)('several instances on one Po
     const resumed = await subscribe(b!.url, bob, got[1]!.id!);
     await emit('k4');
     const rest = await resumed.take<{ notificationAdded: { title: string } }>(2);
-    expect([...got, ...rest].map((e) => e.data.notificationAdded.title)).toEqual(['k1', 'k2', 'k3', 'k4']);
-    expect(await resumed.quietFor(200)).toBe(true);
+    const quiet = await resumed.quietFor(200);
+    const titles = [...got, ...rest].map((e) => e.data.notificationAdded.title);
+    report('kill -9 + resume on another instance', [
+      tally(
+        [1, 2, 3, 4],
+        titles.map((t) => Number(t.slice(1))),
+      ),
+    ]);
+    expect(titles).toEqual(['k1', 'k2', 'k3', 'k4']);
+    expect(quiet).toBe(true);
     await resumed.close();
   });
 });
