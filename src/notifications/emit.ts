@@ -99,6 +99,8 @@ export interface EmitterOptions {
   idempotencyTtlHours: number;
   /** Rows per grouped transaction. */
   maxBatchRows?: number;
+  /** Grouped transactions in flight at once (each on its own connection). */
+  maxConcurrentBatches?: number;
 }
 
 /**
@@ -109,12 +111,14 @@ export interface EmitterOptions {
  */
 export class Emitter {
   private queue: Pending[] = [];
-  private running = false;
+  private running = 0;
+  private readonly maxConcurrentBatches: number;
   private inFlight = new Set<Promise<unknown>>();
   private readonly maxBatchRows: number;
 
   constructor(private readonly options: EmitterOptions) {
     this.maxBatchRows = options.maxBatchRows ?? 10_000;
+    this.maxConcurrentBatches = options.maxConcurrentBatches ?? 4;
   }
 
   /** Emits one notification to its recipients. */
@@ -126,7 +130,7 @@ export class Emitter {
     const tracked = promise.catch(() => {});
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
-    if (!this.running) void this.drain();
+    if (this.running < this.maxConcurrentBatches) void this.drain();
     return promise;
   }
 
@@ -135,8 +139,13 @@ export class Emitter {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
+  /**
+   * Takes the queued emits as one batch, stores it in one transaction, repeats while emits wait.
+   * Up to maxConcurrentBatches drains run at once: positions stay in commit order because each
+   * recipient's inbox_state row is locked until its transaction commits.
+   */
   private async drain() {
-    this.running = true;
+    this.running++;
     try {
       while (this.queue.length > 0) {
         const batch: Pending[] = [];
@@ -148,11 +157,10 @@ export class Emitter {
           rows += next.recipients.length;
         }
         const outcome = await this.storeWithRetries(batch);
-        // The next batch's transaction starts while this one's messages are published.
-        if (outcome) void this.publish(batch, outcome);
+        if (outcome) this.publish(batch, outcome);
       }
     } finally {
-      this.running = false;
+      this.running--;
     }
   }
 
@@ -170,17 +178,16 @@ export class Emitter {
   }
 
   /**
-   * Published after commit, in commit order (the publishes are issued synchronously, and Redis
-   * keeps one connection's order). A failure is logged, never reported to the producer: the rows
-   * are committed and subscribers recover them from the database.
+   * Published right after commit, in commit order (issued synchronously; Redis keeps one
+   * connection's order), and the producers are answered at once: the rows are committed, so a
+   * failed publish loses nothing (subscribers recover from the database); it is only logged.
    */
-  private async publish(batch: Pending[], outcome: { results: EmitResult[]; messages: Map<string, InboxMessage> }) {
-    const publishes = [...outcome.messages].map(([userId, message]) =>
+  private publish(batch: Pending[], outcome: { results: EmitResult[]; messages: Map<string, InboxMessage> }) {
+    for (const [userId, message] of outcome.messages) {
       this.options.bus.publish(userId, message).catch((error: Error) => {
         this.options.log.warn({ err: error.message, userId }, 'publish failed; subscribers will catch up from the database');
-      }),
-    );
-    await Promise.all(publishes);
+      });
+    }
     for (const [i, p] of batch.entries()) p.resolve(outcome.results[i]!);
   }
 
