@@ -27,6 +27,27 @@ export interface Config {
   bulkRepeats: number;
   bulkTimeoutMs: number;
   bulkLimitMs: number;
+  /** history (Herald only): seeded data set, page size, which page is compared with page 1 */
+  historyUsers: number;
+  historyPerUser: number;
+  historyPageSize: number;
+  historyPage: number;
+  /** users whose page-N cursor is reached by following endCursor (N - 1 requests each) */
+  historyWalkUsers: number;
+  /** sequential requests per measurement (page 1, page N, unreadCount), after warmup of each */
+  historyRequests: number;
+  historyWarmup: number;
+  /** targets: page N <= ratio x page 1 (medians), page p99 <= ms, unreadCount p99 <= ms */
+  historyRatioLimit: number;
+  historyP99LimitMs: number;
+  unreadP99LimitMs: number;
+  /** resume (Herald only): events missed while disconnected, repeats, emit concurrency, target */
+  resumeBehind: number;
+  resumeRepeats: number;
+  resumeEmitConcurrency: number;
+  resumeVia: string;
+  resumeTimeoutMs: number;
+  resumeLimitMs: number;
   /** load generator */
   payloadBytes: number;
   maxPerProcess: number;
@@ -63,6 +84,22 @@ const FULL: Config = {
   bulkRepeats: 5,
   bulkTimeoutMs: 30_000,
   bulkLimitMs: 500,
+  historyUsers: 1000,
+  historyPerUser: 1000,
+  historyPageSize: 20,
+  historyPage: 50,
+  historyWalkUsers: 50,
+  historyRequests: 1000,
+  historyWarmup: 300,
+  historyRatioLimit: 1.2,
+  historyP99LimitMs: 5,
+  unreadP99LimitMs: 2,
+  resumeBehind: 1000,
+  resumeRepeats: 7,
+  resumeEmitConcurrency: 32,
+  resumeVia: 'last-event-id',
+  resumeTimeoutMs: 30_000,
+  resumeLimitMs: 200,
   payloadBytes: 128,
   maxPerProcess: 8000,
   sourceIps: 1,
@@ -89,13 +126,22 @@ const QUICK: Partial<Config> = {
   quietWaitSeconds: 5,
   settleMs: 500,
   bulkRepeats: 3,
+  historyWalkUsers: 20,
+  historyRequests: 400,
+  historyWarmup: 150,
+  resumeRepeats: 5,
   maxMinutes: 10,
 };
+
+/** Scenarios that run against Herald only: selecting only these makes `herald` the default target. */
+export const HERALD_ONLY_SCENARIOS = ['history', 'resume'];
 
 const HELP = `npm run bench -- [flags]       (every flag also as env BENCH_<NAME>, e.g. BENCH_N=5000)
   --quick                 reduced run (~2-3 min for the baselines)
   --targets a,b           ${FULL.targets.join(',')}
-  --scenarios a,b         idle,personal,bulk (+ hooks: history,resume - Herald only)
+  --scenarios a,b         idle,personal,bulk (default), history, resume (Herald only; when only these are
+                          selected the targets default to herald: npm run bench -- --scenarios history,resume)
+  --only a,b              same as --scenarios
   --n N                   subscribers for every scenario (or --idle-n, --personal-n, --bulk-n)
   --rates r1,r2,...       personal delivery rate ladder, emits/s
   --step-seconds S        seconds per rate step            --step-retries K   retries of a failing step
@@ -107,6 +153,14 @@ const HELP = `npm run bench -- [flags]       (every flag also as env BENCH_<NAME
   --quiet-other-pct P     before each step wait until CPU used by unrelated processes <= P% of a core (40)
   --quiet-wait-seconds S  ... but at most S seconds (30; quick 5)
   --bulk-repeats K        --bulk-timeout-ms MS             --bulk-limit-ms MS (500)
+  history (1,000,000 notifications seeded with SQL once, kept between history/resume runs):
+  --history-users U (1000)   --history-per-user P (1000)   --history-page-size S (20)   --history-page N (50)
+  --history-walk-users K  users whose page-N cursor is found by following endCursor (50; quick 20)
+  --history-requests R    timed requests per measurement (1000; quick 400)   --history-warmup W (300; quick 150)
+  --history-ratio-limit X (1.2)   --history-p99-limit-ms MS (5)   --unread-p99-limit-ms MS (2)
+  resume (reconnect K events behind):
+  --resume-behind K (1000)   --resume-repeats R (7; quick 5)   --resume-emit-concurrency C (32)
+  --resume-via last-event-id|after   --resume-timeout-ms MS (30000)   --resume-limit-ms MS (200)
   --payload-bytes B       --max-per-process K (8000)       --source-ips K (127.0.0.1..127.0.0.K; 1 = kernel picks)
   --connect-concurrency K --publisher-connections K        --server-cpu C --generator-cpu C ("none" = no taskset)
   --max-minutes M         wall-clock budget of the whole run
@@ -149,11 +203,27 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     else if (a === '--quick') flags.set('quick', 'true');
     else flags.set(a.slice(2), argv[++i] ?? '');
   }
+  // --only is shorthand for --scenarios (e.g. --only history,resume)
+  const only = flags.get('only');
+  if (only !== undefined) {
+    if (flags.has('scenarios')) throw new Error('give either --only or --scenarios, not both');
+    flags.delete('only');
+    flags.set('scenarios', only);
+  }
   const quick = flags.get('quick') === 'true' || env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
   const cfg: Config = { ...FULL, ...(quick ? QUICK : {}) };
   const keys = Object.keys(FULL) as (keyof Config)[];
   const known = new Set([...keys.map(kebab), 'n', 'quick']);
   for (const f of flags.keys()) if (!known.has(f)) throw new Error(`unknown flag --${f}\n${HELP}`);
+  if (!flags.has('targets') && env.BENCH_TARGETS === undefined) {
+    const scenarios = flags.get('scenarios') ?? env.BENCH_SCENARIOS;
+    const picked =
+      scenarios
+        ?.split(',')
+        .map((x) => x.trim())
+        .filter(Boolean) ?? [];
+    if (picked.length > 0 && picked.every((x) => HERALD_ONLY_SCENARIOS.includes(x))) cfg.targets = ['herald'];
+  }
   const n = flags.get('n') ?? env.BENCH_N;
   if (n) cfg.idleN = cfg.personalN = cfg.bulkN = Number(n);
   for (const key of keys) {

@@ -1,6 +1,7 @@
 // npm run bench -- [--quick] [--targets b0,b0r,b0p,socketio,herald] [--scenarios idle,personal,bulk] ...
 // Starts every target as its own process on loopback (pinned to CPU 0), drives it with load
 // generator processes (pinned to CPU 1), and writes bench/results/<stamp>.md/.json and latest.*.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,13 +10,14 @@ import pg from 'pg';
 import { type Config, loadConfig } from './config.ts';
 import { ADMIN_DATABASE_URL } from './lib/db.ts';
 import { HAS_TASKSET, installExitHandlers, killAllChildren } from './lib/proc.ts';
-import { markdown, type Report, type TargetRun } from './lib/report.ts';
+import { analyse, markdown, type Report, type TargetRun } from './lib/report.ts';
 import { LOG_DIR } from './lib/server.ts';
 import { bulk } from './scenarios/bulk.ts';
 import { type Scenario, ScenarioContext } from './scenarios/context.ts';
-import { history, resume } from './scenarios/hooks.ts';
+import { history } from './scenarios/history.ts';
 import { idle } from './scenarios/idle.ts';
 import { personal } from './scenarios/personal.ts';
+import { resume } from './scenarios/resume.ts';
 import { REPO_ROOT } from './targets/baselines.ts';
 import { getTarget } from './targets/index.ts';
 
@@ -62,11 +64,23 @@ function nofile(): string {
   }
 }
 
+/** The commit measured, and whether the server's sources differ from it (the tree may be in use). */
+function gitState(): string | null {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const sha = git('rev-parse', '--short', 'HEAD');
+    const dirty = git('status', '--porcelain', '--', 'src', 'prisma').split('\n').filter(Boolean).length;
+    return `commit ${sha}${dirty ? ` + uncommitted changes in ${dirty} file(s) under src/ or prisma/` : ''}`;
+  } catch {
+    return null;
+  }
+}
+
 function writeReports(report: Report, cfg: Config, stamp: string): string {
   const dir = path.resolve(REPO_ROOT, cfg.outDir);
   mkdirSync(dir, { recursive: true });
   const md = markdown(report);
-  const json = JSON.stringify(report, null, 2);
+  const json = JSON.stringify({ ...report, checks: analyse(report).checks }, null, 2);
   const base = path.join(dir, `${stamp}${cfg.quick ? '-quick' : ''}`);
   for (const [file, body] of [
     [`${base}.md`, md],
@@ -100,6 +114,7 @@ async function main(): Promise<void> {
       node: process.version,
       postgres: postgres ?? 'PostgreSQL unreachable',
       redis: redis ?? 'unreachable',
+      git: gitState(),
       pinning:
         HAS_TASKSET && cfg.serverCpu !== null
           ? `server on CPU ${cfg.serverCpu}, load generators on CPU ${cfg.generatorCpu ?? 'any'} (taskset)`

@@ -21,6 +21,11 @@ const schema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   /** Maximum PostgreSQL connections per instance. */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  /**
+   * A PostgreSQL query with no answer after this long fails (SERVICE_UNAVAILABLE) and its connection
+   * is closed, so a network partition (no RST, no FIN) cannot hang requests. 0: no limit.
+   */
+  DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).default(15_000),
   /** Redis URL for delivery between instances. Unset: in-process pub/sub (single instance). */
   REDIS_URL: z
     .string()

@@ -36,7 +36,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     const message = typeof rec.message === 'string' ? rec.message : '';
     if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'P1001', 'P1017', '57P01', '57P03'].includes(code)) return true;
     if (
-      /ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|Can't reach database|DatabaseNotReachable|ConnectionClosed|the database system is (starting up|shutting down)/i.test(
+      /ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client was closed and is not queryable|Can't reach database|DatabaseNotReachable|ConnectionClosed|the database system is (starting up|shutting down)/i.test(
         message,
       )
     )

@@ -30,6 +30,8 @@ export interface DatabaseOptions {
   /** Embedded data folder; `memory://` (or absent with `url` absent) for an in-memory database. */
   dataDir?: string | undefined;
   poolSize?: number;
+  /** PostgreSQL: a query with no answer after this long fails and its connection is closed (0 or absent: no limit). */
+  queryTimeoutMs?: number;
 }
 
 /** Thrown when the embedded data folder cannot be opened (e.g. an interrupted first start). */
@@ -39,7 +41,7 @@ export class EmbeddedDatabaseError extends Error {
 
 /** Opens PostgreSQL (through `pg` and Prisma's driver adapter) or the embedded PGlite. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.url) return openPostgres(options.url, options.poolSize ?? 10);
+  if (options.url) return openPostgres(options.url, options.poolSize ?? 10, options.queryTimeoutMs ?? 0);
   return openEmbedded(options.dataDir ?? 'memory://');
 }
 
@@ -49,10 +51,39 @@ export function openConfiguredDatabase(config: Config): Promise<Database> {
     url: config.DATABASE_URL,
     dataDir: config.HERALD_DATA_DIR,
     poolSize: config.DATABASE_POOL_SIZE,
+    queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS,
   });
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
+/**
+ * `pg`'s client, whose queries cannot hang: without a bound, a query on a connection that stopped
+ * answering (a network partition: no RST, no FIN) waits until TCP gives up, about 15 minutes on
+ * Linux, and the request behind it with it. With the pool's `query_timeout` the query fails ("Query
+ * read timeout", reported as SERVICE_UNAVAILABLE); this client then also closes the connection, so
+ * the pool never hands it out again, not even to the rest of an open transaction whose late answers
+ * could still arrive.
+ */
+function boundedClient(pgModule: typeof pg): typeof pg.Client {
+  return class BoundedClient extends pgModule.Client {
+    override query(...args: unknown[]): never {
+      const onError = (error: unknown) => {
+        if ((error as Error | undefined)?.message === 'Query read timeout') this.end().catch(() => {});
+      };
+      const last = args.at(-1);
+      if (typeof last === 'function') {
+        args[args.length - 1] = (error: unknown, ...rest: unknown[]) => {
+          if (error) onError(error);
+          return (last as (...a: unknown[]) => unknown)(error, ...rest);
+        };
+      }
+      const result = (super.query as (...a: unknown[]) => unknown).apply(this, args);
+      if (result instanceof Promise) result.catch(onError);
+      return result as never;
+    }
+  };
+}
+
+async function openPostgres(url: string, max: number, queryTimeoutMs: number): Promise<Database> {
   const { default: pgModule } = await import('pg');
   const { PrismaPg } = await import('@prisma/adapter-pg');
   // Keep BIGINT (int8) as strings in pg; Prisma's adapter decodes them itself.
@@ -61,6 +92,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     max,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
+    ...(queryTimeoutMs > 0 ? { query_timeout: queryTimeoutMs, Client: boundedClient(pgModule) } : {}),
   });
   // An idle client losing its connection (PostgreSQL restarted) must not crash the process.
   pool.on('error', () => {});

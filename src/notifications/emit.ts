@@ -277,6 +277,8 @@ export class Emitter {
       }
       // Build results and one bus message per user (all of that user's additions, in order).
       const messages = new Map<string, InboxMessage>();
+      // Notifications stored by this batch under an idempotency key, for retries in the same batch.
+      const stored = new Map<string, NotificationRecord>();
       const results = plans.map((plan, t) => {
         const tpl = batch[t]!.input;
         let delivered = 0;
@@ -299,6 +301,7 @@ export class Emitter {
               createdAt: new Date(row.created_at),
             };
             delivery.notification = record;
+            if (tpl.key !== null) stored.set(`${record.recipientId}\u0000${tpl.key}`, record);
             let message = messages.get(record.recipientId);
             if (!message) {
               message = { v: Number(row.version), unread: row.unread_count, added: [] };
@@ -307,7 +310,11 @@ export class Emitter {
             message.added!.push(toWire(record));
             delivered++;
           } else if (delivery.status === 'SUPPRESSED') suppressed++;
-          else duplicates++;
+          else {
+            duplicates++;
+            // A retry grouped into the same transaction as its first attempt: name what that attempt stored.
+            delivery.notification ??= stored.get(`${delivery.recipientId}\u0000${tpl.key}`) ?? null;
+          }
         }
         return {
           deliveries: plan.map((x) => x.delivery),

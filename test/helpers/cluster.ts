@@ -5,7 +5,8 @@ import { TEST_SECRET } from './app.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-async function freePort(): Promise<number> {
+/** A TCP port that was free a moment ago (for instances and private servers started by tests). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.listen(0, '127.0.0.1', () => {
@@ -19,6 +20,7 @@ async function freePort(): Promise<number> {
 /** A Herald server process started by a test. */
 export interface Instance {
   url: string;
+  port: number;
   process: ChildProcess;
   /** Everything it logged (for diagnosing a failure). */
   output: () => string;
@@ -37,8 +39,12 @@ export class Cluster {
 
   constructor(private readonly env: Record<string, string>) {}
 
-  async start(extra: Record<string, string> = {}): Promise<Instance> {
-    const port = await freePort();
+  /**
+   * Starts an instance with extra environment variables. `options.port` reuses a port (to restart
+   * an instance "in place", as a supervisor would, so its clients reconnect to the same URL).
+   */
+  async start(extra: Record<string, string> = {}, options: { port?: number } = {}): Promise<Instance> {
+    const port = options.port ?? (await freePort());
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       cwd: ROOT,
       env: {
@@ -60,6 +66,7 @@ export class Cluster {
     const url = `http://127.0.0.1:${port}`;
     const instance: Instance = {
       url,
+      port,
       process: child,
       output: () => output,
       async kill() {
