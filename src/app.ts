@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
+import type { GraphQLError } from 'graphql';
 import {
   createGraphQLError,
   createYoga,
@@ -8,14 +11,15 @@ import {
   useReadinessCheck,
   type YogaServerInstance,
 } from 'graphql-yoga';
-import { AuthError, type AuthInfo, createAuthenticator } from './auth/tokens.ts';
+import { createAuthenticator } from './auth/tokens.ts';
 import type { Config } from './config.ts';
-import type { Context, Services } from './context.ts';
+import { type Context, createContextFactory, type Services } from './context.ts';
 import { type Database, openConfiguredDatabase } from './db/index.ts';
 import { type Bus, createMemoryBus, createRedisBus } from './delivery/bus.ts';
 import { Hub } from './delivery/hub.ts';
 import { createLocalPresence, createRedisPresence } from './delivery/presence.ts';
-import { SseRegistry, useCursorSubscriptions, useHeraldSse } from './delivery/sse.ts';
+import { SseRegistry } from './delivery/sse.ts';
+import { createSseEndpoint, useCursorSubscriptions } from './delivery/sse-endpoint.ts';
 import { ErrorCode, isDatabaseUnavailable } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Emitter } from './notifications/emit.ts';
@@ -26,6 +30,8 @@ export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   services: Services;
   sse: SseRegistry;
+  /** The node request listener: SSE subscriptions (see delivery/sse-endpoint.ts), everything else through Yoga. */
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
   /** Graceful stop: end streams (clients reconnect elsewhere), finish emits, close connections. */
   close(): Promise<void>;
 }
@@ -50,7 +56,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
   const bus = options.bus ?? (config.REDIS_URL ? createRedisBus(config.REDIS_URL, log) : createMemoryBus());
   const hub = new Hub({
-    prisma: db.prisma,
+    sql: db.sql,
     bus,
     log,
     maxStreamsPerUser: config.MAX_STREAMS_PER_USER,
@@ -83,6 +89,17 @@ export async function createApp(options: AppOptions): Promise<App> {
     intervalMs: config.RETENTION_INTERVAL_MS,
   });
 
+  const contextFor = createContextFactory(services);
+  const isDev = config.NODE_ENV === 'development';
+  const maskError = (error: unknown, message: string, dev?: boolean): Error => {
+    if (process.env.DEBUG_ERRORS) console.error(error);
+    if (isDatabaseUnavailable(error)) {
+      return createGraphQLError('The database is unavailable; nothing was written. Retry (with the same idempotencyKey).', {
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retriable: true },
+      });
+    }
+    return defaultMaskError(error, message, dev);
+  };
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -90,35 +107,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     landingPage: false,
     graphiql: { title: 'Herald', subscriptionsProtocol: 'GRAPHQL_SSE' },
     logging: log,
-    maskedErrors: {
-      maskError(error, message, isDev) {
-        if (process.env.DEBUG_ERRORS) console.error(error);
-        if (isDatabaseUnavailable(error)) {
-          return createGraphQLError('The database is unavailable; nothing was written. Retry (with the same idempotencyKey).', {
-            extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retriable: true },
-          });
-        }
-        return defaultMaskError(error, message, isDev);
-      },
-    },
-    context: async ({ request }): Promise<Context> => {
-      let auth: AuthInfo | null = null;
-      let authError: string | null = null;
-      const header = request.headers.get('authorization');
-      const ticket = request.method === 'GET' ? new URL(request.url).searchParams.get('ticket') : null;
-      try {
-        if (header) {
-          const match = /^Bearer\s+(\S+)$/i.exec(header);
-          if (!match) throw new AuthError('Authorization header must be "Bearer <token>"');
-          auth = await authenticator.verifyBearer(match[1]!);
-        } else if (ticket) {
-          auth = await authenticator.verifyTicket(ticket);
-        }
-      } catch (error) {
-        authError = error instanceof AuthError ? error.message : 'Invalid credentials';
-      }
-      return { services, auth, authError, lastEventId: request.headers.get('last-event-id') };
-    },
+    maskedErrors: { maskError },
+    context: ({ request }): Promise<Context> =>
+      contextFor({
+        authorization: request.headers.get('authorization'),
+        ticket: request.method === 'GET' ? new URL(request.url).searchParams.get('ticket') : null,
+        lastEventId: request.headers.get('last-event-id'),
+      }),
     plugins: [
       useReadinessCheck({
         endpoint: '/ready',
@@ -128,11 +123,21 @@ export async function createApp(options: AppOptions): Promise<App> {
           return true;
         },
       }),
+      // Queries and mutations run compiled (graphql-jit), like the SSE endpoint's subscriptions.
+      useGraphQlJit(),
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
       useCursorSubscriptions(),
-      useHeraldSse(sse),
       ...(config.BENCH_STATS ? [useStats(services, sse)] : []),
     ],
+  });
+
+  const handler = createSseEndpoint({
+    schema,
+    path: '/graphql',
+    registry: sse,
+    context: contextFor,
+    maskError: (error) => maskError(error, 'Unexpected error.', isDev) as GraphQLError,
+    fallback: yoga,
   });
 
   let closed = false;
@@ -140,12 +145,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     yoga,
     services,
     sse,
+    handler,
     async close() {
       if (closed) return;
       closed = true;
       stopRetention();
-      hub.closeAll();
+      // Connections first: streams end without `complete`, then the hub lets go of them.
       sse.closeAll();
+      hub.closeAll();
       await emitter.settle();
       await presence.close();
       await bus.close();

@@ -1,4 +1,4 @@
-import type { Authenticator, AuthInfo } from './auth/tokens.ts';
+import { AuthError, type Authenticator, type AuthInfo } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/index.ts';
 import type { Bus } from './delivery/bus.ts';
@@ -28,4 +28,31 @@ export interface Context {
   authError: string | null;
   /** `Last-Event-ID` of a reconnecting SSE client: resumes after it (takes precedence over `after`). */
   lastEventId: string | null;
+}
+
+/** What a request presents: the Authorization header, a stream ticket (GET only), Last-Event-ID. */
+export interface Credentials {
+  authorization: string | null;
+  ticket: string | null;
+  lastEventId: string | null;
+}
+
+/** Builds the per-request context (Yoga and the SSE endpoint share it). Never throws: a rejected credential is recorded in `authError`. */
+export function createContextFactory(services: Services) {
+  return async (credentials: Credentials): Promise<Context> => {
+    let auth: AuthInfo | null = null;
+    let authError: string | null = null;
+    try {
+      if (credentials.authorization) {
+        const match = /^Bearer\s+(\S+)$/i.exec(credentials.authorization);
+        if (!match) throw new AuthError('Authorization header must be "Bearer <token>"');
+        auth = await services.authenticator.verifyBearer(match[1]!);
+      } else if (credentials.ticket) {
+        auth = await services.authenticator.verifyTicket(credentials.ticket);
+      }
+    } catch (error) {
+      authError = error instanceof AuthError ? error.message : 'Invalid credentials';
+    }
+    return { services, auth, authError, lastEventId: credentials.lastEventId };
+  };
 }

@@ -5,12 +5,16 @@ import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { applyMigrations, type ScriptRunner } from './migrate.ts';
+import { poolSql, prismaSql, type Sql } from './sql.ts';
 
 export type { PrismaClient } from '../generated/prisma/client.ts';
+export type { Sql } from './sql.ts';
 
 /** An open database: the Prisma client plus what the service needs around it. */
 export interface Database {
   prisma: PrismaClient;
+  /** Raw SQL for the hot paths (see sql.ts). */
+  sql: Sql;
   /** `postgres` for DATABASE_URL, `embedded` for PGlite. */
   kind: 'postgres' | 'embedded';
   /** Migrate to the latest schema (Prisma-compatible bookkeeping). */
@@ -109,6 +113,7 @@ async function openPostgres(url: string, max: number, queryTimeoutMs: number): P
   // Advisory locks are per session: run the migrator on one dedicated connection.
   return {
     prisma,
+    sql: poolSql(pool),
     kind: 'postgres',
     async migrate() {
       const client = await pool.connect();
@@ -169,6 +174,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   };
   return {
     prisma,
+    sql: prismaSql(prisma),
     kind: 'embedded',
     migrate: () => applyMigrations(runner),
     async ping() {

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../db/index.ts';
+import type { Sql } from '../db/index.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { encodeCursor } from '../notifications/cursor.ts';
@@ -32,7 +32,7 @@ export interface OpenStreamOptions {
 }
 
 export interface HubOptions {
-  prisma: PrismaClient;
+  sql: Sql;
   bus: Bus;
   log: Logger;
   maxStreamsPerUser: number;
@@ -43,10 +43,10 @@ export interface HubOptions {
 }
 
 interface InboxStateRow {
-  last_seq: bigint | number;
+  last_seq: bigint | string;
   unread_count: number;
-  version: bigint | number;
-  pruned_through_seq: bigint | number;
+  version: bigint | string;
+  pruned_through_seq: bigint | string;
 }
 
 const PAGE = 500;
@@ -189,7 +189,7 @@ interface UserEntry {
  */
 export class Hub {
   private readonly users = new Map<string, UserEntry>();
-  private readonly prisma: PrismaClient;
+  private readonly sql: Sql;
   private readonly bus: Bus;
   private readonly log: Logger;
   private readonly maxStreamsPerUser: number;
@@ -200,7 +200,7 @@ export class Hub {
   readonly counters = { opened: 0, closed: 0, catchUps: 0, gapFills: 0 };
 
   constructor(options: HubOptions) {
-    this.prisma = options.prisma;
+    this.sql = options.sql;
     this.bus = options.bus;
     this.log = options.log;
     this.maxStreamsPerUser = options.maxStreamsPerUser;
@@ -386,10 +386,9 @@ export class Hub {
 
   private async readMissing(stream: Stream) {
     for (;;) {
-      const rows = await this.prisma.$queryRawUnsafe<NotificationRow[]>(
+      const rows = await this.sql.query<NotificationRow>(
         `SELECT ${NOTIFICATION_COLUMNS} FROM notification WHERE recipient_id = $1 AND seq > $2 ORDER BY seq LIMIT ${PAGE}`,
-        stream.userId,
-        stream.lastSeq,
+        [stream.userId, stream.lastSeq],
       );
       if (rows.length > 0) this.counters.gapFills++;
       for (const row of rows) {
@@ -413,9 +412,9 @@ export class Hub {
   }
 
   private async readState(userId: string) {
-    const rows = await this.prisma.$queryRawUnsafe<InboxStateRow[]>(
+    const rows = await this.sql.query<InboxStateRow>(
       'SELECT last_seq, unread_count, version, pruned_through_seq FROM inbox_state WHERE user_id = $1',
-      userId,
+      [userId],
     );
     const row = rows[0];
     return {
@@ -442,9 +441,9 @@ export class Hub {
     if (this.users.size === 0) return;
     try {
       const ids = [...this.users.keys()];
-      const rows = await this.prisma.$queryRawUnsafe<{ user_id: string; last_seq: bigint }[]>(
+      const rows = await this.sql.query<{ user_id: string; last_seq: bigint | string }>(
         'SELECT user_id, last_seq FROM inbox_state WHERE user_id = ANY($1::text[])',
-        ids,
+        [ids],
       );
       for (const row of rows) {
         const entry = this.users.get(row.user_id);

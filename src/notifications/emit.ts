@@ -99,6 +99,8 @@ export interface EmitterOptions {
   idempotencyTtlHours: number;
   /** Rows per grouped transaction. */
   maxBatchRows?: number;
+  /** Grouped transactions in flight at once (each on its own connection). */
+  maxConcurrentBatches?: number;
 }
 
 /**
@@ -109,12 +111,14 @@ export interface EmitterOptions {
  */
 export class Emitter {
   private queue: Pending[] = [];
-  private running = false;
+  private running = 0;
+  private readonly maxConcurrentBatches: number;
   private inFlight = new Set<Promise<unknown>>();
   private readonly maxBatchRows: number;
 
   constructor(private readonly options: EmitterOptions) {
     this.maxBatchRows = options.maxBatchRows ?? 10_000;
+    this.maxConcurrentBatches = options.maxConcurrentBatches ?? 4;
   }
 
   /** Emits one notification to its recipients. */
@@ -126,7 +130,7 @@ export class Emitter {
     const tracked = promise.catch(() => {});
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
-    if (!this.running) void this.drain();
+    if (this.running < this.maxConcurrentBatches) void this.drain();
     return promise;
   }
 
@@ -135,8 +139,13 @@ export class Emitter {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
+  /**
+   * Takes the queued emits as one batch, stores it in one transaction, repeats while emits wait.
+   * Up to maxConcurrentBatches drains run at once: positions stay in commit order because each
+   * recipient's inbox_state row is locked until its transaction commits.
+   */
   private async drain() {
-    this.running = true;
+    this.running++;
     try {
       while (this.queue.length > 0) {
         const batch: Pending[] = [];
@@ -147,183 +156,176 @@ export class Emitter {
           batch.push(this.queue.shift()!);
           rows += next.recipients.length;
         }
-        await this.runBatch(batch);
+        const outcome = await this.storeWithRetries(batch);
+        if (outcome) this.publish(batch, outcome);
       }
     } finally {
-      this.running = false;
+      this.running--;
     }
   }
 
-  private async runBatch(batch: Pending[]) {
-    let outcome: { results: EmitResult[]; messages: Map<string, InboxMessage> } | undefined;
+  private async storeWithRetries(batch: Pending[]) {
     for (let attempt = 0; ; attempt++) {
       try {
-        outcome = await this.store(batch);
-        break;
+        return await this.store(batch);
       } catch (error) {
-        if (attempt < 4 && isRetriableTransactionError(error)) continue;
-        if (
-          attempt < 4 &&
-          /idempotency_key/.test(String((error as Error).message) + JSON.stringify((error as { meta?: unknown }).meta ?? ''))
-        )
-          continue;
+        const text = String((error as Error).message) + JSON.stringify((error as { meta?: unknown }).meta ?? '');
+        if (attempt < 4 && (isRetriableTransactionError(error) || /idempotency_key/.test(text))) continue;
         for (const p of batch) p.reject(error);
-        return;
+        return undefined;
       }
     }
-    // Published after commit. A failure is logged, never reported to the producer: the rows are
-    // committed and subscribers recover them from the database.
-    const publishes = [...outcome.messages].map(([userId, message]) =>
+  }
+
+  /**
+   * Published right after commit, in commit order (issued synchronously; Redis keeps one
+   * connection's order), and the producers are answered at once: the rows are committed, so a
+   * failed publish loses nothing (subscribers recover from the database); it is only logged.
+   */
+  private publish(batch: Pending[], outcome: { results: EmitResult[]; messages: Map<string, InboxMessage> }) {
+    for (const [userId, message] of outcome.messages) {
       this.options.bus.publish(userId, message).catch((error: Error) => {
         this.options.log.warn({ err: error.message, userId }, 'publish failed; subscribers will catch up from the database');
-      }),
-    );
-    await Promise.all(publishes);
+      });
+    }
     for (const [i, p] of batch.entries()) p.resolve(outcome.results[i]!);
   }
 
   /** One transaction for the whole batch: preferences, idempotency, positions, rows. */
   private async store(batch: Pending[]) {
     const ttl = `${this.options.idempotencyTtlHours} hours`;
-    return this.options.db.prisma.$transaction(
-      async (tx) => {
-        const allRecipients = [...new Set(batch.flatMap((p) => p.recipients))];
-        const prefs = await getPreferencesMap(tx, allRecipients);
-        // Idempotency: find what earlier attempts already stored (keys past their TTL are released).
-        const keyed = batch.filter((p) => p.input.key !== null);
-        const existing = new Map<string, NotificationRecord>();
-        if (keyed.length > 0) {
-          const users: string[] = [];
-          const keys: string[] = [];
-          for (const p of keyed) {
-            for (const r of p.recipients) {
-              users.push(r);
-              keys.push(p.input.key!);
-            }
+    return this.options.db.sql.transaction(async (tx) => {
+      const allRecipients = [...new Set(batch.flatMap((p) => p.recipients))];
+      const prefs = await getPreferencesMap(tx, allRecipients);
+      // Idempotency: find what earlier attempts already stored (keys past their TTL are released).
+      const keyed = batch.filter((p) => p.input.key !== null);
+      const existing = new Map<string, NotificationRecord>();
+      if (keyed.length > 0) {
+        const users: string[] = [];
+        const keys: string[] = [];
+        for (const p of keyed) {
+          for (const r of p.recipients) {
+            users.push(r);
+            keys.push(p.input.key!);
           }
-          await tx.$executeRawUnsafe(
-            `UPDATE notification n SET idempotency_key = NULL FROM unnest($1::text[], $2::text[]) AS k(u, key)
+        }
+        await tx.query(
+          `UPDATE notification n SET idempotency_key = NULL FROM unnest($1::text[], $2::text[]) AS k(u, key)
              WHERE n.recipient_id = k.u AND n.idempotency_key = k.key AND n.created_at <= now() - $3::interval`,
-            users,
-            keys,
-            ttl,
-          );
-          const rows = await tx.$queryRawUnsafe<(NotificationRow & { idempotency_key: string })[]>(
-            `SELECT n.id, n.recipient_id, n.seq, n.title, n.body, n.type, n.category, n.data, n.read_at, n.archived_at, n.created_at, n.idempotency_key
+          [users, keys, ttl],
+        );
+        const rows = await tx.query<NotificationRow & { idempotency_key: string }>(
+          `SELECT n.id, n.recipient_id, n.seq, n.title, n.body, n.type, n.category, n.data, n.read_at, n.archived_at, n.created_at, n.idempotency_key
              FROM notification n JOIN unnest($1::text[], $2::text[]) AS k(u, key) ON n.recipient_id = k.u AND n.idempotency_key = k.key`,
-            users,
-            keys,
-          );
-          for (const r of rows) existing.set(`${r.recipient_id}\u0000${r.idempotency_key}`, fromRow(r));
-        }
-        // Decide per recipient.
-        const plans: { delivery: Delivery; template: number }[][] = [];
-        const insertUsers: string[] = [];
-        const insertTemplates: number[] = [];
-        const claimed = new Set<string>();
-        batch.forEach((p, t) => {
-          const plan = p.recipients.map((recipientId) => {
-            const pref = prefs.get(recipientId);
-            const muted = p.input.category !== null && (pref?.mutedCategories ?? []).includes(p.input.category);
-            const delivery: Delivery = {
-              recipientId,
-              status: 'DELIVERED',
-              reason: null,
-              notification: null,
-              channels: channelsFor(pref, muted),
-            };
-            if (pref && !pref.enabled) {
-              delivery.status = 'SUPPRESSED';
-              delivery.reason = 'DISABLED';
-            } else if (muted) {
-              delivery.status = 'SUPPRESSED';
-              delivery.reason = 'CATEGORY_MUTED';
-            } else if (p.input.key !== null) {
-              const k = `${recipientId}\u0000${p.input.key}`;
-              const found = existing.get(k);
-              if (found || claimed.has(k)) {
-                delivery.status = 'DUPLICATE';
-                delivery.notification = found ?? null;
-              } else {
-                claimed.add(k);
-              }
-            }
-            if (delivery.status === 'DELIVERED') {
-              insertUsers.push(recipientId);
-              insertTemplates.push(t + 1);
-            }
-            return { delivery, template: t };
-          });
-          plans.push(plan);
-        });
-        const inserted = new Map<string, InsertedRow>();
-        if (insertUsers.length > 0) {
-          const rows = await tx.$queryRawUnsafe<InsertedRow[]>(
-            INSERT_SQL,
-            insertUsers,
-            insertTemplates,
-            batch.map((p) => p.input.title),
-            batch.map((p) => p.input.body),
-            batch.map((p) => p.input.type),
-            batch.map((p) => p.input.category),
-            batch.map((p) => p.input.data),
-            batch.map((p) => p.input.key),
-          );
-          for (const r of rows) inserted.set(`${r.recipient_id}\u0000${r.template}`, r);
-        }
-        // Build results and one bus message per user (all of that user's additions, in order).
-        const messages = new Map<string, InboxMessage>();
-        // Notifications stored by this batch under an idempotency key, for retries in the same batch.
-        const stored = new Map<string, NotificationRecord>();
-        const results = plans.map((plan, t) => {
-          const tpl = batch[t]!.input;
-          let delivered = 0;
-          let suppressed = 0;
-          let duplicates = 0;
-          for (const { delivery } of plan) {
-            if (delivery.status === 'DELIVERED') {
-              const row = inserted.get(`${delivery.recipientId}\u0000${t + 1}`)!;
-              const record: NotificationRecord = {
-                id: row.id,
-                recipientId: row.recipient_id,
-                seq: Number(row.seq),
-                title: tpl.title,
-                body: tpl.body,
-                type: tpl.type,
-                category: tpl.category,
-                data: tpl.data === null ? null : JSON.parse(tpl.data),
-                readAt: null,
-                archivedAt: null,
-                createdAt: new Date(row.created_at),
-              };
-              delivery.notification = record;
-              if (tpl.key !== null) stored.set(`${record.recipientId}\u0000${tpl.key}`, record);
-              let message = messages.get(record.recipientId);
-              if (!message) {
-                message = { v: Number(row.version), unread: row.unread_count, added: [] };
-                messages.set(record.recipientId, message);
-              }
-              message.added!.push(toWire(record));
-              delivered++;
-            } else if (delivery.status === 'SUPPRESSED') suppressed++;
-            else {
-              duplicates++;
-              // A retry grouped into the same transaction as its first attempt: name what that attempt stored.
-              delivery.notification ??= stored.get(`${delivery.recipientId}\u0000${tpl.key}`) ?? null;
+          [users, keys],
+        );
+        for (const r of rows) existing.set(`${r.recipient_id}\u0000${r.idempotency_key}`, fromRow(r));
+      }
+      // Decide per recipient.
+      const plans: { delivery: Delivery; template: number }[][] = [];
+      const insertUsers: string[] = [];
+      const insertTemplates: number[] = [];
+      const claimed = new Set<string>();
+      batch.forEach((p, t) => {
+        const plan = p.recipients.map((recipientId) => {
+          const pref = prefs.get(recipientId);
+          const muted = p.input.category !== null && (pref?.mutedCategories ?? []).includes(p.input.category);
+          const delivery: Delivery = {
+            recipientId,
+            status: 'DELIVERED',
+            reason: null,
+            notification: null,
+            channels: channelsFor(pref, muted),
+          };
+          if (pref && !pref.enabled) {
+            delivery.status = 'SUPPRESSED';
+            delivery.reason = 'DISABLED';
+          } else if (muted) {
+            delivery.status = 'SUPPRESSED';
+            delivery.reason = 'CATEGORY_MUTED';
+          } else if (p.input.key !== null) {
+            const k = `${recipientId}\u0000${p.input.key}`;
+            const found = existing.get(k);
+            if (found || claimed.has(k)) {
+              delivery.status = 'DUPLICATE';
+              delivery.notification = found ?? null;
+            } else {
+              claimed.add(k);
             }
           }
-          return {
-            deliveries: plan.map((x) => x.delivery),
-            deliveredCount: delivered,
-            suppressedCount: suppressed,
-            duplicateCount: duplicates,
-          } satisfies EmitResult;
+          if (delivery.status === 'DELIVERED') {
+            insertUsers.push(recipientId);
+            insertTemplates.push(t + 1);
+          }
+          return { delivery, template: t };
         });
-        for (const m of messages.values()) m.added!.sort((a, b) => a.seq - b.seq);
-        return { results, messages };
-      },
-      { timeout: 60_000, maxWait: 10_000 },
-    );
+        plans.push(plan);
+      });
+      const inserted = new Map<string, InsertedRow>();
+      if (insertUsers.length > 0) {
+        const rows = await tx.query<InsertedRow>(INSERT_SQL, [
+          insertUsers,
+          insertTemplates,
+          batch.map((p) => p.input.title),
+          batch.map((p) => p.input.body),
+          batch.map((p) => p.input.type),
+          batch.map((p) => p.input.category),
+          batch.map((p) => p.input.data),
+          batch.map((p) => p.input.key),
+        ]);
+        for (const r of rows) inserted.set(`${r.recipient_id}\u0000${r.template}`, r);
+      }
+      // Build results and one bus message per user (all of that user's additions, in order).
+      const messages = new Map<string, InboxMessage>();
+      // Notifications stored by this batch under an idempotency key, for retries in the same batch.
+      const stored = new Map<string, NotificationRecord>();
+      const results = plans.map((plan, t) => {
+        const tpl = batch[t]!.input;
+        let delivered = 0;
+        let suppressed = 0;
+        let duplicates = 0;
+        for (const { delivery } of plan) {
+          if (delivery.status === 'DELIVERED') {
+            const row = inserted.get(`${delivery.recipientId}\u0000${t + 1}`)!;
+            const record: NotificationRecord = {
+              id: row.id,
+              recipientId: row.recipient_id,
+              seq: Number(row.seq),
+              title: tpl.title,
+              body: tpl.body,
+              type: tpl.type,
+              category: tpl.category,
+              data: tpl.data === null ? null : JSON.parse(tpl.data),
+              readAt: null,
+              archivedAt: null,
+              createdAt: new Date(row.created_at),
+            };
+            delivery.notification = record;
+            if (tpl.key !== null) stored.set(`${record.recipientId}\u0000${tpl.key}`, record);
+            let message = messages.get(record.recipientId);
+            if (!message) {
+              message = { v: Number(row.version), unread: row.unread_count, added: [] };
+              messages.set(record.recipientId, message);
+            }
+            message.added!.push(toWire(record));
+            delivered++;
+          } else if (delivery.status === 'SUPPRESSED') suppressed++;
+          else {
+            duplicates++;
+            // A retry grouped into the same transaction as its first attempt: name what that attempt stored.
+            delivery.notification ??= stored.get(`${delivery.recipientId}\u0000${tpl.key}`) ?? null;
+          }
+        }
+        return {
+          deliveries: plan.map((x) => x.delivery),
+          deliveredCount: delivered,
+          suppressedCount: suppressed,
+          duplicateCount: duplicates,
+        } satisfies EmitResult;
+      });
+      for (const m of messages.values()) m.added!.sort((a, b) => a.seq - b.seq);
+      return { results, messages };
+    });
   }
 }
 
@@ -335,11 +337,11 @@ function channelsFor(pref: Preferences | undefined, muted: boolean) {
 interface InsertedRow {
   id: string;
   recipient_id: string;
-  seq: bigint;
+  seq: bigint | string;
   created_at: Date;
   template: number;
   unread_count: number;
-  version: bigint;
+  version: bigint | string;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../db/index.ts';
+import type { Sql } from '../db/index.ts';
 import type { Bus } from '../delivery/bus.ts';
 import type { ChangeKind, InboxMessage } from '../delivery/messages.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
@@ -28,7 +28,7 @@ export interface InboxPage {
  * no OFFSET, so page 50 costs what page 1 costs).
  */
 export async function listInbox(
-  prisma: PrismaClient,
+  sql: Sql,
   userId: string,
   args: { first?: number | null | undefined; after?: string | null | undefined; filter?: InboxFilter | null | undefined },
 ): Promise<InboxPage> {
@@ -49,40 +49,36 @@ export async function listInbox(
   if (categories?.length) where.push(`category = ANY($${params.push(categories)}::text[])`);
   // One snapshot for the page and the stream position: everything at or before streamSeq is
   // visible to this read, everything after it is delivered by a subscription started from it.
-  const { state, rows } = await prisma.$transaction(
-    async (tx) => {
-      const st = await tx.$queryRawUnsafe<{ last_seq: bigint }[]>('SELECT last_seq FROM inbox_state WHERE user_id = $1', userId);
-      const page =
-        first === 0
-          ? []
-          : await tx.$queryRawUnsafe<NotificationRow[]>(
-              `SELECT ${NOTIFICATION_COLUMNS} FROM notification WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ${first + 1}`,
-              ...params,
-            );
-      return { state: st[0], rows: page };
-    },
-    { isolationLevel: 'RepeatableRead' },
+  // One statement, so one snapshot for the page and the stream position: everything at or before
+  // streamSeq is visible to this read, everything after it is delivered by a subscription started
+  // from it.
+  const rows = await sql.query<NotificationRow & { stream_seq: bigint | string }>(
+    `SELECT s.stream_seq, n.* FROM (SELECT COALESCE((SELECT last_seq FROM inbox_state WHERE user_id = $1), 0) AS stream_seq) s
+     LEFT JOIN LATERAL (
+       SELECT ${NOTIFICATION_COLUMNS} FROM notification WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ${first + 1}
+     ) n ON true`,
+    params,
   );
+  const found = rows.filter((r) => r.id !== null);
   return {
-    items: rows.slice(0, first).map(fromRow),
-    hasNextPage: rows.length > first,
-    streamSeq: Number(state?.last_seq ?? 0),
+    items: found.slice(0, first).map(fromRow),
+    hasNextPage: found.length > first,
+    streamSeq: Number(rows[0]?.stream_seq ?? 0),
   };
 }
 
-export async function getNotification(prisma: PrismaClient, userId: string, id: string): Promise<NotificationRecord | null> {
+export async function getNotification(sql: Sql, userId: string, id: string): Promise<NotificationRecord | null> {
   if (!v.isUuid(id)) return null;
-  const rows = await prisma.$queryRawUnsafe<NotificationRow[]>(
+  const rows = await sql.query<NotificationRow>(
     `SELECT ${NOTIFICATION_COLUMNS} FROM notification WHERE id = $1::uuid AND recipient_id = $2`,
-    id,
-    userId,
+    [id, userId],
   );
   return rows[0] ? fromRow(rows[0]) : null;
 }
 
 /** The exact unread count (unread and unarchived), kept in InboxState: no COUNT(*). */
-export async function unreadCount(prisma: PrismaClient, userId: string): Promise<number> {
-  const rows = await prisma.$queryRawUnsafe<{ unread_count: number }[]>('SELECT unread_count FROM inbox_state WHERE user_id = $1', userId);
+export async function unreadCount(sql: Sql, userId: string): Promise<number> {
+  const rows = await sql.query<{ unread_count: number }>('SELECT unread_count FROM inbox_state WHERE user_id = $1', [userId]);
   return rows[0]?.unread_count ?? 0;
 }
 
@@ -97,7 +93,7 @@ export interface ChangeResult {
 }
 
 interface ChangeDeps {
-  prisma: PrismaClient;
+  sql: Sql;
   bus: Bus;
   log: Logger;
 }
@@ -132,12 +128,11 @@ export async function changeNotifications(
   const malformed = ids.filter((id) => !v.isUuid(id));
   if (malformed.length > 0) throw notFound(malformed);
   const spec = ACTIONS[action];
-  const outcome = await deps.prisma.$transaction(async (tx) => {
-    const state = await tx.$queryRawUnsafe<{ version: bigint }[]>('SELECT version FROM inbox_state WHERE user_id = $1 FOR UPDATE', userId);
-    const found = await tx.$queryRawUnsafe<{ id: string }[]>(
+  const outcome = await deps.sql.transaction(async (tx) => {
+    const state = await tx.query<{ version: bigint }>('SELECT version FROM inbox_state WHERE user_id = $1 FOR UPDATE', [userId]);
+    const found = await tx.query<{ id: string }>(
       'SELECT id FROM notification WHERE recipient_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE',
-      userId,
-      ids,
+      [userId, ids],
     );
     if (found.length !== ids.length || state.length === 0) {
       const have = new Set(found.map((r) => r.id));
@@ -149,11 +144,10 @@ export async function changeNotifications(
         : `UPDATE notification n SET ${spec.set} FROM notification o
            WHERE o.id = n.id AND n.recipient_id = $1 AND n.id = ANY($2::uuid[]) AND ${spec.when}
            RETURNING ${prefixed('n')}, o.read_at AS old_read_at, o.archived_at AS old_archived_at`;
-    const changed = await tx.$queryRawUnsafe<(NotificationRow & { old_read_at?: Date | null; old_archived_at?: Date | null })[]>(
-      changedSql,
+    const changed = await tx.query<NotificationRow & { old_read_at?: Date | null; old_archived_at?: Date | null }>(changedSql, [
       userId,
       ids,
-    );
+    ]);
     let unread: number;
     let version: number;
     if (changed.length > 0) {
@@ -162,24 +156,22 @@ export async function changeNotifications(
         archived_at: action === 'DELETED' ? r.archived_at : (r.old_archived_at ?? null),
       }));
       const delta = countDelta(action, before);
-      const [s] = await tx.$queryRawUnsafe<{ unread_count: number; version: bigint }[]>(
+      const [s] = await tx.query<{ unread_count: number; version: bigint }>(
         'UPDATE inbox_state SET unread_count = unread_count + $2, version = version + 1, updated_at = now() WHERE user_id = $1 RETURNING unread_count, version',
-        userId,
-        delta,
+        [userId, delta],
       );
       unread = s!.unread_count;
       version = Number(s!.version);
     } else {
-      unread = await unreadCount(tx as unknown as PrismaClient, userId);
+      unread = await unreadCount(tx, userId);
       version = Number(state[0]!.version);
     }
     const current =
       action === 'DELETED'
         ? []
-        : await tx.$queryRawUnsafe<NotificationRow[]>(
+        : await tx.query<NotificationRow>(
             `SELECT ${NOTIFICATION_COLUMNS} FROM notification WHERE recipient_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq DESC`,
-            userId,
-            ids,
+            [userId, ids],
           );
     return { changed: changed.map(fromRow), current: current.map(fromRow), unread, version };
   });
@@ -200,17 +192,17 @@ export async function changeNotifications(
 
 /** Marks every unread notification of the caller read (archived ones included). */
 export async function markAllRead(deps: ChangeDeps, userId: string): Promise<{ changedCount: number; unreadCount: number }> {
-  const outcome = await deps.prisma.$transaction(async (tx) => {
-    const state = await tx.$queryRawUnsafe<{ version: bigint }[]>('SELECT version FROM inbox_state WHERE user_id = $1 FOR UPDATE', userId);
+  const outcome = await deps.sql.transaction(async (tx) => {
+    const state = await tx.query<{ version: bigint }>('SELECT version FROM inbox_state WHERE user_id = $1 FOR UPDATE', [userId]);
     if (state.length === 0) return { changed: [] as NotificationRecord[], unread: 0, version: 0 };
-    const changed = await tx.$queryRawUnsafe<NotificationRow[]>(
+    const changed = await tx.query<NotificationRow>(
       `UPDATE notification SET read_at = now() WHERE recipient_id = $1 AND read_at IS NULL RETURNING ${NOTIFICATION_COLUMNS}`,
-      userId,
+      [userId],
     );
     if (changed.length === 0) return { changed: [], unread: 0, version: Number(state[0]!.version) };
-    const [s] = await tx.$queryRawUnsafe<{ unread_count: number; version: bigint }[]>(
+    const [s] = await tx.query<{ unread_count: number; version: bigint }>(
       'UPDATE inbox_state SET unread_count = 0, version = version + 1, updated_at = now() WHERE user_id = $1 RETURNING unread_count, version',
-      userId,
+      [userId],
     );
     return { changed: changed.map(fromRow), unread: s!.unread_count, version: Number(s!.version) };
   });

@@ -22,7 +22,7 @@ export interface NotificationRecord {
 export interface NotificationRow {
   id: string;
   recipient_id: string;
-  seq: bigint | number;
+  seq: bigint | number | string;
   title: string;
   body: string;
   type: NotificationType;

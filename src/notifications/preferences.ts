@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../db/index.ts';
+import type { PrismaClient, Sql } from '../db/index.ts';
 import { badInput } from '../errors.ts';
 import { LIMITS } from './model.ts';
 import { category } from './validate.ts';
@@ -33,10 +33,15 @@ export async function getPreferences(prisma: PrismaClient, userId: string): Prom
 }
 
 /** Reads preferences for many recipients at once (one query); missing rows get the defaults. */
-export async function getPreferencesMap(db: Pick<PrismaClient, '$queryRawUnsafe'>, userIds: string[]): Promise<Map<string, Preferences>> {
-  const rows = await db.$queryRawUnsafe<
-    { user_id: string; enabled: boolean; email: boolean; sms: boolean; push: boolean; muted_categories: string[] | null }[]
-  >('SELECT user_id, enabled, email, sms, push, muted_categories FROM notification_preference WHERE user_id = ANY($1::text[])', userIds);
+export async function getPreferencesMap(sql: Sql, userIds: string[]): Promise<Map<string, Preferences>> {
+  const rows = await sql.query<{
+    user_id: string;
+    enabled: boolean;
+    email: boolean;
+    sms: boolean;
+    push: boolean;
+    muted_categories: string[] | null;
+  }>('SELECT user_id, enabled, email, sms, push, muted_categories FROM notification_preference WHERE user_id = ANY($1::text[])', [userIds]);
   const map = new Map<string, Preferences>();
   for (const r of rows) {
     map.set(r.user_id, {

@@ -41,7 +41,7 @@ const NotificationFilter = builder.inputType('NotificationFilter', {
   }),
 });
 
-const changeDeps = (ctx: Context) => ({ prisma: ctx.services.db.prisma, bus: ctx.services.bus, log: ctx.services.log });
+const changeDeps = (ctx: Context) => ({ sql: ctx.services.db.sql, bus: ctx.services.bus, log: ctx.services.log });
 
 interface InboxConnectionShape {
   streamCursor: string;
@@ -58,7 +58,7 @@ builder.queryFields((t) => ({
         if (args.last != null || args.before != null) {
           throw badInput('The inbox pages forward only (newest first): use "first" and "after"');
         }
-        const page = await listInbox(ctx.services.db.prisma, ctx.auth!.userId, {
+        const page = await listInbox(ctx.services.db.sql, ctx.auth!.userId, {
           first: args.first,
           after: args.after,
           filter: args.filter,
@@ -94,12 +94,12 @@ builder.queryFields((t) => ({
     authScopes: { user: true },
     description: "One of the caller's notifications; null when it does not exist or is someone else's.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => getNotification(ctx.services.db.prisma, ctx.auth!.userId, String(args.id)),
+    resolve: (_root, args, ctx) => getNotification(ctx.services.db.sql, ctx.auth!.userId, String(args.id)),
   }),
   unreadCount: t.int({
     authScopes: { user: true },
     description: 'Unread, unarchived notifications of the caller (exact, O(1)).',
-    resolve: (_root, _args, ctx) => unreadCount(ctx.services.db.prisma, ctx.auth!.userId),
+    resolve: (_root, _args, ctx) => unreadCount(ctx.services.db.sql, ctx.auth!.userId),
   }),
 }));
 

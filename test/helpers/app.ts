@@ -27,7 +27,7 @@ export interface TestApp {
   producerToken(): Promise<string>;
   /** Executes a typed document as `token`'s user, in process (yoga.fetch). */
   execute<R, V>(document: TypedDocumentNode<R, V>, variables: V, token?: string | null): Promise<GraphQLResponse<R>>;
-  /** Opens an SSE subscription (distinct-connection mode) in process. */
+  /** Opens an SSE subscription (distinct-connection mode) over real HTTP on a local port. */
   subscribe<V>(
     document: TypedDocumentNode<unknown, V> | string,
     variables: V,
@@ -51,6 +51,7 @@ export async function startTestApp(backend: Backend, overrides: Record<string, s
   const app = await createApp({ config, db: resources.db, bus: resources.bus, log: createLogger('silent') });
   const readers: SseReader[] = [];
   let server: Server | undefined;
+  let listening: Promise<string> | undefined;
   const base = 'http://herald.test';
   const t: TestApp = {
     app,
@@ -71,28 +72,32 @@ export async function startTestApp(backend: Backend, overrides: Record<string, s
       const headers: Record<string, string> = { accept: 'text/event-stream' };
       if (options.token) headers.authorization = `Bearer ${options.token}`;
       if (options.lastEventId) headers['last-event-id'] = options.lastEventId;
+      const origin = await t.listen();
       let response: Response;
       if (options.method === 'POST') {
-        response = await app.yoga.fetch(`${base}/graphql`, {
+        response = await fetch(`${origin}/graphql`, {
           method: 'POST',
           headers: { ...headers, 'content-type': 'application/json' },
           body: JSON.stringify({ query, variables }),
         });
       } else {
-        const url = new URL(`${base}/graphql`);
+        const url = new URL(`${origin}/graphql`);
         url.searchParams.set('query', query);
         url.searchParams.set('variables', JSON.stringify(variables ?? {}));
         if (options.ticket) url.searchParams.set('ticket', options.ticket);
-        response = await app.yoga.fetch(url.toString(), { headers });
+        response = await fetch(url, { headers });
       }
       const reader = new SseReader(response);
       readers.push(reader);
       return reader;
     },
-    async listen() {
-      server = createServer(app.yoga);
-      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    listen() {
+      listening ??= (async () => {
+        server = createServer(app.handler);
+        await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+        return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      })();
+      return listening;
     },
     async close() {
       await Promise.all(readers.map((r) => r.close()));

@@ -1,0 +1,69 @@
+import type pg from 'pg';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+
+/**
+ * Raw SQL for the hot paths (emit, live delivery's gap reads, inbox pages, unread counts).
+ *
+ * Why not Prisma's client here: every Prisma raw query goes through its query compiler (WebAssembly)
+ * and, in interactive transactions, its transaction manager; profiled under load that was the
+ * largest single cost of an emit after the HTTP layer. On PostgreSQL these statements run on the
+ * same `pg` pool Prisma's driver adapter uses; embedded (PGlite, one connection) they go through
+ * Prisma, whose adapter serialises transactions on that connection.
+ *
+ * Rows come back as the driver returns them: BIGINT as string (pg) or bigint (Prisma), so callers
+ * convert with Number().
+ */
+export interface Sql {
+  query<T>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Sql) => Promise<T>, options?: { isolation?: 'REPEATABLE READ' | 'SERIALIZABLE' }): Promise<T>;
+}
+
+export function poolSql(pool: pg.Pool): Sql {
+  return {
+    async query<T>(text: string, params: readonly unknown[] = []) {
+      return (await pool.query(text, params as unknown[])).rows as T[];
+    },
+    async transaction(fn, options) {
+      const client = await pool.connect();
+      const tx: Sql = {
+        async query<T>(text: string, params: readonly unknown[] = []) {
+          return (await client.query(text, params as unknown[])).rows as T[];
+        },
+        transaction: (inner) => inner(tx),
+      };
+      let broken: Error | undefined;
+      try {
+        await client.query(options?.isolation ? `BEGIN ISOLATION LEVEL ${options.isolation}` : 'BEGIN');
+        const result = await fn(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          broken = rollbackError as Error; // the connection is gone: do not return it to the pool
+        }
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+  };
+}
+
+export function prismaSql(prisma: PrismaClient): Sql {
+  const wrap = (db: Pick<PrismaClient, '$queryRawUnsafe'>): Sql => ({
+    query: <T>(text: string, params: readonly unknown[] = []) => db.$queryRawUnsafe<T[]>(text, ...params),
+    transaction: (fn) => fn(wrap(db)),
+  });
+  return {
+    ...wrap(prisma),
+    transaction: (fn, options) =>
+      prisma.$transaction((tx) => fn(wrap(tx)), {
+        timeout: 60_000,
+        maxWait: 10_000,
+        ...(options?.isolation ? { isolationLevel: options.isolation === 'SERIALIZABLE' ? 'Serializable' : 'RepeatableRead' } : {}),
+      }),
+  };
+}
