@@ -63,7 +63,9 @@ export class Cluster {
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const url = `http://127.0.0.1:${port}`;
+    // An instance told to listen on another address (e.g. a veth's) is reached there.
+    const host = extra.HOST ?? this.env.HOST ?? '127.0.0.1';
+    const url = `http://${host}:${port}`;
     const instance: Instance = {
       url,
       port,
