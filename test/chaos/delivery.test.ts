@@ -10,6 +10,7 @@ import {
   ChaosSubscriber,
   type EmitOutcome,
   emit,
+  gql,
   Ledger,
   type ResumeVia,
   report,
@@ -282,7 +283,10 @@ describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL)('chaos: delivery correctness
     const urls = instances.map((i) => i.url);
     const users = Array.from({ length: 20 }, (_, i) => `mix-${RUN}-${i}`);
     const perUser = 30;
-    const subscribers = await Promise.all(users.map(async (u) => new ChaosSubscriber(u, await userToken(u))));
+    // Half the users hold notificationAdded, half inboxEvents (whose additions carry the same guarantee).
+    const subscribers = await Promise.all(
+      users.map(async (u, i) => new ChaosSubscriber(u, await userToken(u), i % 2 === 0 ? 'added' : 'inbox')),
+    );
     await Promise.all(subscribers.map((s) => s.connect(random.pick(urls), 'after')));
 
     // The emits: groups of 1 to 3 users until each user has `perUser` notifications, in random order.
@@ -332,11 +336,27 @@ describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL)('chaos: delivery correctness
         resumed[via]++;
       }
     });
+    // inboxEvents users read notifications meanwhile (from any instance): change events interleave
+    // with additions on their streams, and must not disturb where a reconnect resumes.
+    let marked = 0;
+    const readers = subscribers
+      .filter((s) => s.kind === 'inbox')
+      .map(async (s) => {
+        while (emitting) {
+          await sleep(random.int(100, 400));
+          if (s.ids.length === 0) continue;
+          const r = await gql(random.pick(urls), s.token, 'mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) { changedCount } }', {
+            ids: [random.pick(s.ids)],
+          });
+          if (r.errors) emitErrors.push(`markNotificationsRead: ${JSON.stringify(r.errors)}`);
+          else marked++;
+        }
+      });
     const emitStarted = performance.now();
     await Promise.all(emitters);
     const emitPhaseMs = Math.round(performance.now() - emitStarted);
     emitting = false;
-    await Promise.all(chaos);
+    await Promise.all([...chaos, ...readers]);
     expect(emitErrors).toEqual([]);
 
     await settle(subscribers, ledger);
@@ -349,6 +369,8 @@ describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL)('chaos: delivery correctness
       viaLastEventId: resumed.header,
       viaAfter: resumed.after,
       toOtherInstance: switchedInstance,
+      markedRead: marked,
+      changeEventsSeen: subscribers.reduce((n, s) => n + s.changes, 0),
       emitPhaseMs,
     });
     expect(ledger.total()).toBe(users.length * perUser);

@@ -111,7 +111,24 @@ export class Ledger {
 
 export type ResumeVia = 'header' | 'after';
 
-const SUBSCRIPTION = 'subscription($after: String) { notificationAdded(after: $after) { id cursor } }';
+/** Which subscription a client holds: `notificationAdded`, or `inboxEvents` (additions, changes, counts). */
+export type StreamKind = 'added' | 'inbox';
+
+const SUBSCRIPTIONS: Record<StreamKind, string> = {
+  added: 'subscription($after: String) { notificationAdded(after: $after) { id cursor } }',
+  inbox: `subscription($after: String) { inboxEvents(after: $after) {
+    __typename
+    ... on NotificationAddedEvent { cursor notification { id } }
+    ... on NotificationChangedEvent { cursor notificationId change }
+    ... on UnreadCountChangedEvent { unreadCount }
+  } }`,
+};
+
+interface InboxEvent {
+  __typename: 'NotificationAddedEvent' | 'NotificationChangedEvent' | 'UnreadCountChangedEvent';
+  cursor?: string;
+  notification?: { id: string };
+}
 
 interface Connection {
   reader: SseReader;
@@ -124,10 +141,11 @@ interface Connection {
 }
 
 /**
- * A client of `notificationAdded` over real HTTP SSE that disconnects and resumes like a real one:
- * it remembers the last cursor it saw and resumes from it, either as a reconnecting EventSource
- * does (original URL, whose `after` is the first cursor, plus `Last-Event-ID`) or by passing the
- * cursor as `after`. Every position it sees is kept in order, across all its connections.
+ * A client of `notificationAdded` or `inboxEvents` over real HTTP SSE that disconnects and resumes
+ * like a real one. Its last cursor is what an EventSource keeps: the `id:` of the last event that
+ * had one. It resumes from it either as a reconnecting EventSource does (original URL, whose
+ * `after` is the first cursor, plus `Last-Event-ID`) or by passing it as `after`. Every addition it
+ * sees is kept in order, across all its connections.
  */
 export class ChaosSubscriber {
   readonly seqs: number[] = [];
@@ -135,6 +153,9 @@ export class ChaosSubscriber {
   readonly errors: string[] = [];
   lastCursor: string;
   connects = 0;
+  /** inboxEvents only: change and unread-count events seen. */
+  changes = 0;
+  counts = 0;
   /** How connections ended by the server's doing: 'complete' or 'eof' (ended without complete). */
   readonly serverEndings: ('complete' | 'eof')[] = [];
   private current: Connection | undefined;
@@ -142,6 +163,7 @@ export class ChaosSubscriber {
   constructor(
     readonly userId: string,
     readonly token: string,
+    readonly kind: StreamKind = 'added',
     readonly firstCursor = START_CURSOR,
   ) {
     this.lastCursor = firstCursor;
@@ -160,7 +182,7 @@ export class ChaosSubscriber {
   async connect(url: string, via: ResumeVia): Promise<void> {
     await this.disconnect();
     const u = new URL(`${url}/graphql`);
-    u.searchParams.set('query', SUBSCRIPTION);
+    u.searchParams.set('query', SUBSCRIPTIONS[this.kind]);
     u.searchParams.set('variables', JSON.stringify({ after: via === 'header' ? this.firstCursor : this.lastCursor }));
     const headers: Record<string, string> = { accept: 'text/event-stream', authorization: `Bearer ${this.token}` };
     if (via === 'header') headers['last-event-id'] = this.lastCursor;
@@ -220,16 +242,22 @@ export class ChaosSubscriber {
         continue;
       }
       if (event.event !== 'next') continue;
-      const result = JSON.parse(event.data) as GqlResult<{ notificationAdded: { id: string; cursor: string } }>;
-      const added = result.data?.notificationAdded;
-      if (result.errors?.length || !added) {
+      const result = JSON.parse(event.data) as GqlResult<{ notificationAdded?: { id: string; cursor: string }; inboxEvents?: InboxEvent }>;
+      if (result.errors?.length || !result.data) {
         this.errors.push(`${c.url}: ${event.data}`);
         continue;
       }
+      // EventSource semantics: an event with an id sets the id sent as Last-Event-ID; one without keeps it.
+      if (event.id !== undefined) this.lastCursor = event.id;
+      let added: { id: string; cursor: string } | undefined = result.data.notificationAdded;
+      const inbox = result.data.inboxEvents;
+      if (inbox?.__typename === 'NotificationAddedEvent') added = { id: inbox.notification!.id, cursor: inbox.cursor! };
+      else if (inbox?.__typename === 'NotificationChangedEvent') this.changes++;
+      else if (inbox?.__typename === 'UnreadCountChangedEvent') this.counts++;
+      if (!added) continue;
       if (event.id !== added.cursor) this.errors.push(`SSE id ${event.id} differs from cursor ${added.cursor}`);
       this.seqs.push(decodeCursor(added.cursor));
       this.ids.push(added.id);
-      this.lastCursor = added.cursor;
     }
     c.ended = true;
     if (!c.stopped) this.serverEndings.push(c.sawComplete ? 'complete' : 'eof');
