@@ -96,6 +96,10 @@ async function openPostgres(url: string, max: number, queryTimeoutMs: number): P
   });
   // An idle client losing its connection (PostgreSQL restarted) must not crash the process.
   pool.on('error', () => {});
+  // Nor a checked-out one (a transaction or a ping when the connection breaks): pg emits 'error' on
+  // the client besides failing its queries, and pg-pool listens only while the client is idle. The
+  // queries still fail, and the client, no longer queryable, is dropped when released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const runner: ScriptRunner = {
     async exec(script) {
