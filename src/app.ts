@@ -138,6 +138,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     context: contextFor,
     maskError: (error) => maskError(error, 'Unexpected error.', isDev) as GraphQLError,
     fallback: yoga,
+    eventContext: { services, auth: null, authError: null, lastEventId: null },
   });
 
   let closed = false;

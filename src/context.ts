@@ -4,6 +4,7 @@ import type { Database } from './db/index.ts';
 import type { Bus } from './delivery/bus.ts';
 import type { Hub } from './delivery/hub.ts';
 import type { Presence } from './delivery/presence.ts';
+import { ErrorCode, heraldError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Emitter } from './notifications/emit.ts';
 
@@ -55,4 +56,9 @@ export function createContextFactory(services: Services) {
     }
     return { services, auth, authError, lastEventId: credentials.lastEventId };
   };
+}
+
+/** The error for a caller without valid credentials (the schema's auth scopes and the SSE endpoint share it). */
+export function unauthenticated(ctx: Context) {
+  return heraldError(ErrorCode.UNAUTHENTICATED, ctx.authError ?? 'Authentication required: send Authorization: Bearer <token>');
 }

@@ -30,7 +30,7 @@ export interface Authenticator {
 }
 
 /** Verified bearer tokens kept (a producer sends the same token with every emit). */
-const CACHE_LIMIT = 10_000;
+const CACHE_LIMIT = 1_000;
 /** A cached verification is reused for at most this long (then the token is verified again). */
 const CACHE_MS = 60_000;
 

@@ -19,6 +19,25 @@ export type StreamEvent =
     }
   | { type: 'unread'; unreadCount: number };
 
+/**
+ * A consumer that takes events as they happen (the SSE endpoint), instead of pulling them through
+ * the async iterator: no promise per event, no per-stream queue.
+ */
+export interface StreamSink {
+  event(event: StreamEvent): void;
+  /** The stream ended (server shutdown): the client should reconnect. */
+  end(): void;
+  /** The stream failed with a client-facing error (expired token or cursor). */
+  fail(error: unknown): void;
+  /** Resolves when the consumer has room again (backpressure for long replays). */
+  drained(): Promise<void>;
+}
+
+/** An open stream: pull it as an async iterator, or attach a sink to have events pushed. */
+export interface HubStream extends AsyncIterableIterator<StreamEvent> {
+  attach(sink: StreamSink): void;
+}
+
 /** `added`: notificationAdded (additions only). `inbox`: inboxEvents (additions, changes, counts). */
 export type StreamKind = 'added' | 'inbox';
 
@@ -61,18 +80,20 @@ class Stream implements AsyncIterableIterator<StreamEvent> {
   lastSeq = 0;
   lastVersion = 0;
   /** Bus messages that arrived while the stream was reading the database. */
-  pendingLive: InboxMessage[] = [];
+  pendingLive: InboxMessage[] | undefined;
   catchingUp = false;
   again = false;
   /** Re-read the unread count from the database on the next catch-up (after a bus outage). */
   refreshState = false;
   closed = false;
-  private readonly queue: StreamEvent[] = [];
+  private queue: StreamEvent[] = [];
+  private sink: StreamSink | undefined;
   private waiter: ((r: IteratorResult<StreamEvent>) => void) | undefined;
   private failWaiter: ((e: unknown) => void) | undefined;
   private error: unknown;
   private drainWaiter: (() => void) | undefined;
-  expiryTimer: NodeJS.Timeout | undefined;
+  /** Epoch ms when the caller's credentials expire (checked by the hub's expiry timer). */
+  expiresAt: number | undefined;
   retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -89,8 +110,20 @@ class Stream implements AsyncIterableIterator<StreamEvent> {
     return this.queue.length;
   }
 
+  /** Switches to push mode: what is queued goes to the sink now, everything else as it happens. */
+  attach(sink: StreamSink) {
+    this.sink = sink;
+    const queued = this.queue;
+    this.queue = [];
+    for (const event of queued) sink.event(event);
+  }
+
   push(event: StreamEvent) {
     if (this.closed) return;
+    if (this.sink) {
+      this.sink.event(event);
+      return;
+    }
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
@@ -110,6 +143,7 @@ class Stream implements AsyncIterableIterator<StreamEvent> {
 
   /** Resolves once the consumer has taken most of the queue (backpressure for long replays). */
   whenDrained(): Promise<void> {
+    if (this.sink && !this.closed) return this.sink.drained();
     if (this.queue.length < PAGE || this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       this.drainWaiter = resolve;
@@ -139,8 +173,12 @@ class Stream implements AsyncIterableIterator<StreamEvent> {
   /** Ends the stream with an error, delivered after what is already queued. */
   fail(error: unknown) {
     if (this.closed) return;
-    this.error = error;
     this.release();
+    if (this.sink) {
+      this.sink.fail(error);
+      return;
+    }
+    this.error = error;
     if (this.failWaiter) {
       const f = this.failWaiter;
       this.waiter = undefined;
@@ -154,6 +192,10 @@ class Stream implements AsyncIterableIterator<StreamEvent> {
   end() {
     if (this.closed) return;
     this.release();
+    if (this.sink) {
+      this.sink.end();
+      return;
+    }
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
@@ -170,9 +212,8 @@ class Stream implements AsyncIterableIterator<StreamEvent> {
 
   private release() {
     this.closed = true;
-    clearTimeout(this.expiryTimer);
     clearTimeout(this.retryTimer);
-    this.pendingLive = [];
+    this.pendingLive = undefined;
     this.drainWaiter?.();
     this.hub.detach(this);
   }
@@ -195,6 +236,8 @@ export class Hub {
   private readonly maxStreamsPerUser: number;
   readonly maxQueuedEvents: number;
   private readonly sweepTimer: NodeJS.Timeout;
+  /** One timer for all streams' credential expiry (a timer per stream cost memory per stream). */
+  private readonly expiryTimer: NodeJS.Timeout;
   private closing = false;
   /** Counters for /stats and tests. */
   readonly counters = { opened: 0, closed: 0, catchUps: 0, gapFills: 0 };
@@ -208,6 +251,8 @@ export class Hub {
     this.bus.onReconnect(() => this.catchUpAll('reconnect'));
     this.sweepTimer = setInterval(() => void this.sweep(), options.catchupIntervalMs);
     this.sweepTimer.unref();
+    this.expiryTimer = setInterval(() => this.expireDue(), 1_000);
+    this.expiryTimer.unref();
   }
 
   /** Open streams and users with a bus subscription on this instance. */
@@ -231,7 +276,7 @@ export class Hub {
    * database holds after that position, then goes live, with no gap and no duplicate.
    * Throws CURSOR_EXPIRED when `after` is unknown or older than retention.
    */
-  async open(options: OpenStreamOptions): Promise<AsyncIterableIterator<StreamEvent>> {
+  async open(options: OpenStreamOptions): Promise<HubStream> {
     if (this.closing) throw heraldError(ErrorCode.SHUTTING_DOWN, 'The server is shutting down; reconnect', { retriable: true });
     const { userId } = options;
     let entry = this.users.get(userId);
@@ -276,11 +321,8 @@ export class Hub {
     }
     if (options.expiresAt !== undefined) {
       const ms = Math.max(0, options.expiresAt - Date.now());
-      stream.expiryTimer = setTimeout(
-        () => stream.fail(heraldError(ErrorCode.UNAUTHENTICATED, 'Token expired: reconnect with a fresh token and your last cursor')),
-        Math.min(ms, 2 ** 31 - 1),
-      );
-      stream.expiryTimer.unref();
+      stream.expiresAt = options.expiresAt;
+      if (ms === 0) this.expire(stream);
     }
     stream.catchingUp = false;
     void this.catchUp(stream);
@@ -305,15 +347,29 @@ export class Hub {
   closeAll(error?: unknown) {
     this.closing = true;
     clearInterval(this.sweepTimer);
+    clearInterval(this.expiryTimer);
     for (const entry of [...this.users.values()]) {
       for (const s of [...entry.streams]) error ? s.fail(error) : s.end();
     }
   }
 
+  private expire(stream: Stream) {
+    stream.fail(heraldError(ErrorCode.UNAUTHENTICATED, 'Token expired: reconnect with a fresh token and your last cursor'));
+  }
+
+  private expireDue() {
+    const now = Date.now();
+    for (const entry of this.users.values()) {
+      for (const s of entry.streams) if (s.expiresAt !== undefined && s.expiresAt <= now) this.expire(s);
+    }
+  }
+
   private dispatch(entry: UserEntry, message: InboxMessage) {
     for (const stream of entry.streams) {
-      if (stream.catchingUp) stream.pendingLive.push(message);
-      else if (this.apply(stream, message)) void this.catchUp(stream);
+      if (stream.catchingUp) {
+        stream.pendingLive ??= [];
+        stream.pendingLive.push(message);
+      } else if (this.apply(stream, message)) void this.catchUp(stream);
     }
   }
 
@@ -362,7 +418,7 @@ export class Hub {
         stream.again = false;
         await this.readMissing(stream);
         let gap = false;
-        while (!gap && stream.pendingLive.length > 0 && !stream.closed) {
+        while (!gap && stream.pendingLive?.length && !stream.closed) {
           gap = this.apply(stream, stream.pendingLive.shift()!);
         }
         if (stream.closed || (!gap && !stream.again)) break;

@@ -5,15 +5,22 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   execute,
+  type FieldNode,
   GraphQLError,
   type GraphQLSchema,
+  getArgumentValues,
   getOperationAST,
+  getVariableValues,
+  locatedError,
+  type OperationDefinitionNode,
   parse,
   validate,
 } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
-import type { Context, Credentials } from '../context.ts';
+import { type Context, type Credentials, unauthenticated } from '../context.ts';
+import { openStream, STREAM_FIELDS, type StreamField } from '../schema/subscriptions.ts';
+import type { HubStream, StreamEvent } from './hub.ts';
 import type { SseConnection, SseRegistry } from './sse.ts';
 
 /**
@@ -25,9 +32,13 @@ import type { SseConnection, SseRegistry } from './sse.ts';
  * pipe to the socket, and the plugin chain's per-request state, and each event ran graphql-js
  * `execute` for each subscriber. Measured (bench/, 10,000 idle streams) that was 4.7x the memory per
  * stream of a minimal Node SSE server. Here a stream is Node's own request/response plus one hub
- * stream; each distinct subscription document is parsed, validated and compiled once (graphql-jit),
- * and each event runs the compiled plan. The schema, its resolvers and its auth scopes are the same
- * ones Yoga uses (the subscription is opened with graphql-js `createSourceEventStream`).
+ * stream pushing straight into the response; each distinct subscription document is parsed,
+ * validated and compiled once (graphql-jit), and each event runs the compiled plan. The schema and
+ * its resolvers are the ones Yoga uses. `notificationAdded` and `inboxEvents` are opened here with
+ * the same function and the same authentication rule as the schema's `subscribe` (openStream,
+ * unauthenticated); events are resolved with a context that holds no per-request state, so nothing
+ * of the opening request outlives it. Any other subscription goes through graphql-js
+ * `createSourceEventStream` and the async iterator it returns.
  *
  * Everything else (queries and mutations, documents that do not validate, graphql-sse's
  * single-connection mode at /graphql/stream) goes to Yoga unchanged.
@@ -42,12 +53,17 @@ export interface SseEndpointOptions {
   maskError: (error: unknown) => GraphQLError;
   /** Where requests this endpoint does not serve go (Yoga's node handler). */
   fallback: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The context events are resolved with (shared by all streams). */
+  eventContext: Context;
 }
 
 interface Plan {
   document: DocumentNode;
+  operation: OperationDefinitionNode;
   operationName: string | undefined;
   compiled: CompiledQuery | undefined;
+  /** Set when the operation is one of Herald's stream fields: opened directly on the hub. */
+  field: { name: StreamField; node: FieldNode } | undefined;
 }
 
 interface Params {
@@ -81,7 +97,16 @@ export function createSseEndpoint(options: SseEndpointOptions) {
         } catch {
           // graphql-jit cannot compile it: events run through graphql-js instead.
         }
-        plan = { document, operationName, compiled };
+        const [root] = operation.selectionSet.selections;
+        const field =
+          operation.selectionSet.selections.length === 1 &&
+          root?.kind === 'Field' &&
+          !root.directives?.length &&
+          Object.hasOwn(STREAM_FIELDS, root.name.value) &&
+          compiled
+            ? { name: root.name.value as StreamField, node: root }
+            : undefined;
+        plan = { document, operation, operationName, compiled, field };
       }
     } catch {
       // A syntax error: Yoga reports it.
@@ -105,6 +130,10 @@ export function createSseEndpoint(options: SseEndpointOptions) {
     const context = await options.context({ authorization: header('authorization'), ticket, lastEventId: header('last-event-id') });
     if (res.destroyed) return; // the client left while we authenticated
     const connection = registry.open(req, res);
+    if (plan.field) {
+      await serveStream(connection, plan, plan.field, context, variables);
+      return;
+    }
     const args: ExecutionArgs = {
       schema,
       document: plan.document,
@@ -130,6 +159,74 @@ export function createSseEndpoint(options: SseEndpointOptions) {
     }
     connection.onClose = () => void iterator.return?.();
     await pump(connection, iterator, plan, args);
+  }
+
+  /** Fails the way graphql-js would: one error result, located at the field, then `complete`. */
+  function failWith(connection: SseConnection, error: unknown, field?: FieldNode, path?: string) {
+    if (connection.closed) return;
+    const located = field && path ? locatedError(error, [field], [path]) : error;
+    connection.next(JSON.stringify({ errors: [options.maskError(located)] }));
+    connection.complete();
+  }
+
+  async function serveStream(
+    connection: SseConnection,
+    plan: Plan,
+    field: NonNullable<Plan['field']>,
+    context: Context,
+    variables: Record<string, unknown> | undefined,
+  ) {
+    const path = field.node.alias?.value ?? field.name;
+    const coerced = getVariableValues(schema, plan.operation.variableDefinitions ?? [], variables ?? {});
+    if (coerced.errors) {
+      connection.next(JSON.stringify({ errors: coerced.errors.map((e) => options.maskError(e)) }));
+      connection.complete();
+      return;
+    }
+    let stream: HubStream;
+    try {
+      if (!context.auth) throw unauthenticated(context);
+      const def = schema.getSubscriptionType()!.getFields()[field.name]!;
+      const args = getArgumentValues(def, field.node, coerced.coerced);
+      stream = await openStream(context, field.name, args.after as string | null | undefined);
+    } catch (error) {
+      failWith(connection, error, field.node, path);
+      return;
+    }
+    const { compiled } = plan as Plan & { compiled: CompiledQuery };
+    const { eventContext } = options;
+    // Results are written in event order; a resolver that returns a promise (none of Herald's do)
+    // makes the following events wait for it.
+    let pending: Promise<void> | undefined;
+    const write = (event: StreamEvent, result: ExecutionResult) => {
+      if (connection.closed) return;
+      const masked = maskResult(result, options.maskError);
+      const cursor = resumeCursor(event);
+      if (cursor === undefined) {
+        connection.next(JSON.stringify(masked));
+      } else {
+        masked.extensions = { ...masked.extensions, cursor };
+        connection.next(JSON.stringify(masked), cursor);
+      }
+    };
+    connection.onClose = () => void stream.return?.();
+    stream.attach({
+      event(event) {
+        if (pending) {
+          pending = pending.then(async () => write(event, await compiled.query(event, eventContext, variables ?? null)));
+          return;
+        }
+        const result = compiled.query(event, eventContext, variables ?? null);
+        if (result instanceof Promise) pending = result.then((r) => write(event, r));
+        else write(event, result);
+      },
+      end: () => connection.end(),
+      fail: (error) => {
+        const last = pending ?? Promise.resolve();
+        void last.then(() => failWith(connection, error));
+      },
+      drained: () => connection.drained(),
+    });
   }
 
   async function pump(connection: SseConnection, iterator: AsyncIterator<unknown>, plan: Plan, args: ExecutionArgs) {

@@ -54,6 +54,20 @@ export class SseConnection {
     this.write(cursor === undefined ? `event: next\ndata: ${json}\n\n` : `id: ${cursor}\nevent: next\ndata: ${json}\n\n`);
   }
 
+  /** Resolves when the unsent data is back under 64 KiB (or the connection is gone). */
+  drained(): Promise<void> {
+    if (this.closed || this.res.writableLength < 65_536) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+
   /** Ends the stream for good: the client must not reconnect. */
   complete() {
     this.write('event: complete\ndata:\n\n');

@@ -2,7 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
-import type { Context } from '../context.ts';
+import { type Context, unauthenticated } from '../context.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
 
 /** The schema builder: configuration only; the types live in the domain files beside it. */
@@ -33,10 +33,7 @@ export const builder = new SchemaBuilder<{
       streamUser: ctx.auth !== null,
       emitter: ctx.auth?.via === 'bearer' && ctx.auth.scopes.has('notifications:emit'),
     }),
-    unauthorizedError: (_parent, ctx) =>
-      ctx.auth
-        ? heraldError(ErrorCode.FORBIDDEN, 'Not allowed for this token')
-        : heraldError(ErrorCode.UNAUTHENTICATED, ctx.authError ?? 'Authentication required: send Authorization: Bearer <token>'),
+    unauthorizedError: (_parent, ctx) => (ctx.auth ? heraldError(ErrorCode.FORBIDDEN, 'Not allowed for this token') : unauthenticated(ctx)),
   },
   relay: {
     clientMutationId: 'omit',

@@ -39,6 +39,23 @@ const InboxEvent = builder.unionType('InboxEvent', {
     event.type === 'added' ? 'NotificationAddedEvent' : event.type === 'changed' ? 'NotificationChangedEvent' : 'UnreadCountChangedEvent',
 });
 
+/** The subscription fields and the kind of hub stream each opens. */
+export const STREAM_FIELDS = { notificationAdded: 'added', inboxEvents: 'inbox' } as const;
+export type StreamField = keyof typeof STREAM_FIELDS;
+
+/**
+ * Opens the caller's stream for a subscription field (the schema's `subscribe` and the SSE endpoint
+ * share it). The caller must be authenticated (a bearer token or a stream ticket).
+ */
+export function openStream(ctx: Context, field: StreamField, after: string | null | undefined) {
+  return ctx.services.hub.open({
+    userId: ctx.auth!.userId,
+    kind: STREAM_FIELDS[field],
+    after: resumePoint(ctx, after),
+    expiresAt: ctx.auth!.expiresAt,
+  });
+}
+
 /** `Last-Event-ID` (a reconnecting EventSource) wins over the `after` the URL was opened with. */
 function resumePoint(ctx: Context, after: string | null | undefined): number | undefined {
   if (ctx.lastEventId) return decodeCursor(ctx.lastEventId, 'Last-Event-ID');
@@ -59,12 +76,9 @@ builder.subscriptionFields((t) => ({
     authScopes: { streamUser: true },
     args: { after: afterArg(t as never) },
     subscribe: (_root, args, ctx) =>
-      ctx.services.hub.open({
-        userId: ctx.auth!.userId,
-        kind: 'added',
-        after: resumePoint(ctx, args.after as string | null | undefined),
-        expiresAt: ctx.auth!.expiresAt,
-      }) as unknown as Promise<AsyncIterable<NotificationRefShape>>,
+      openStream(ctx, 'notificationAdded', args.after as string | null | undefined) as unknown as Promise<
+        AsyncIterable<NotificationRefShape>
+      >,
     resolve: (event) => (event as unknown as Added).notification,
   }),
   inboxEvents: t.field({
@@ -73,13 +87,7 @@ builder.subscriptionFields((t) => ({
       'Everything one tab needs: additions (with replay from `after`), changes (read, unread, archived, deleted) and the exact unread count (sent first, then on every change).',
     authScopes: { streamUser: true },
     args: { after: afterArg(t as never) },
-    subscribe: (_root, args, ctx) =>
-      ctx.services.hub.open({
-        userId: ctx.auth!.userId,
-        kind: 'inbox',
-        after: resumePoint(ctx, args.after as string | null | undefined),
-        expiresAt: ctx.auth!.expiresAt,
-      }),
+    subscribe: (_root, args, ctx) => openStream(ctx, 'inboxEvents', args.after as string | null | undefined),
     resolve: (event) => event,
   }),
 }));
