@@ -430,7 +430,9 @@ describe.runIf(ENABLED)('outages and resources (real processes, PostgreSQL, priv
     // retriable code; the retry with the same key reports DUPLICATE and delivers nothing twice, and
     // the streams get the notification exactly once (from the database: it was never published).
     const lost = proxy.loseAnswerTo(/COMMIT/);
-    const ambiguous = await emit('commit answer lost', 'k-ambiguous');
+    const ambiguous = await emit('commit answer lost', 'k-ambiguous').catch((error: Error) => {
+      throw new Error(`${error.message}; the instance logged:\n${herald.output().slice(-4000)}`);
+    });
     await lost;
     log(`emit whose COMMIT answer was lost: ${ambiguous.ms.toFixed(0)} ms, ${JSON.stringify(ambiguous.errors?.[0]?.extensions)}`);
     expect(ambiguous.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retriable: true });
