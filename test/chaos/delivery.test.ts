@@ -98,7 +98,7 @@ async function ready(instance: Instance, timeoutMs = 20_000) {
 class Producer {
   emits = 0;
   readonly errors: string[] = [];
-  /** Slowest emit (ms) since the last `resetSlowest()`. */
+  /** Slowest emit (ms) since the test last set this to 0. */
   slowest = 0;
   private running = false;
   private lanes: Promise<void>[] = [];
