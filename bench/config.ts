@@ -27,6 +27,8 @@ export interface Config {
   bulkRepeats: number;
   bulkTimeoutMs: number;
   bulkLimitMs: number;
+  /** history and resume (Herald only) run on this database ('' = the bench database); it is kept between runs */
+  hooksDatabase: string;
   /** history (Herald only): seeded data set, page size, which page is compared with page 1 */
   historyUsers: number;
   historyPerUser: number;
@@ -84,6 +86,7 @@ const FULL: Config = {
   bulkRepeats: 5,
   bulkTimeoutMs: 30_000,
   bulkLimitMs: 500,
+  hooksDatabase: '',
   historyUsers: 1000,
   historyPerUser: 1000,
   historyPageSize: 20,
@@ -153,6 +156,8 @@ const HELP = `npm run bench -- [flags]       (every flag also as env BENCH_<NAME
   --quiet-other-pct P     before each step wait until CPU used by unrelated processes <= P% of a core (40)
   --quiet-wait-seconds S  ... but at most S seconds (30; quick 5)
   --bulk-repeats K        --bulk-timeout-ms MS             --bulk-limit-ms MS (500)
+  --hooks-database NAME   database of history/resume (herald_bench*; default: the bench database, which the
+                          other scenarios recreate, so history seeds again after them)
   history (1,000,000 notifications seeded with SQL once, kept between history/resume runs):
   --history-users U (1000)   --history-per-user P (1000)   --history-page-size S (20)   --history-page N (50)
   --history-walk-users K  users whose page-N cursor is found by following endCursor (50; quick 20)

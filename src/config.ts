@@ -61,8 +61,17 @@ const schema = z.object({
   STREAM_BUFFER_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   /** Open streams allowed per user on one instance. */
   MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1000).default(16),
-  /** TCP keepalive initial delay for stream sockets (0 disables). */
-  TCP_KEEPALIVE_MS: z.coerce.number().int().min(0).default(30_000),
+  /**
+   * TCP keepalive idle time for stream sockets (0 disables). Node uses whole seconds (rounded down)
+   * and probes every second, 10 times: a silent peer is released within floor(ms / 1000) + 10 s while
+   * nothing is in flight. Under 1000 it would round to 0, which the kernel refuses (2 hours instead).
+   */
+  TCP_KEEPALIVE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .refine((ms) => ms === 0 || ms >= 1000, 'must be 0 (off) or at least 1000 (Node sets keepalive in whole seconds)')
+    .default(30_000),
   /** Safety net: how often open streams re-check the database for anything missed. */
   CATCHUP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   /** Presence entries expire this long after their instance stopped refreshing them. */

@@ -1,50 +1,97 @@
 // Shared pieces of the Herald-only scenarios of issue #4 (history.ts, resume.ts):
-// - the server is started on the *kept* bench database (created if missing, not dropped), so the
-//   1,000,000-notification history data set is seeded once and reused by later runs;
+// - the server is started on the *kept* bench database (created if missing, not dropped; or the
+//   one named by --hooks-database), so the 1,000,000-notification history data set is seeded
+//   once and reused by later runs;
 // - the runner itself is the client (undici, keep-alive, sequential requests, or one raw SSE
 //   socket) and is pinned to the generator CPU while these scenarios run;
 // - tokens and requests come from the target adapter (targets/herald.ts), like the load generator's.
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { Client } from 'undici';
-import { nowMs } from '../lib/clock.ts';
+import type { Config } from '../config.ts';
+import { nowMs, sleep } from '../lib/clock.ts';
 import { ADMIN_DATABASE_URL, BENCH_DATABASE_URL } from '../lib/db.ts';
-import { HAS_TASKSET } from '../lib/proc.ts';
+import { CpuMeter, findInfraPids, HAS_TASKSET } from '../lib/proc.ts';
 import { type RunningServer, startServer } from '../lib/server.ts';
-import type { TargetClient } from '../targets/types.ts';
+import type { Target, TargetClient } from '../targets/types.ts';
 import type { ScenarioContext } from './context.ts';
 
-/** Name of the bench database (from BENCH_DATABASE_URL; herald_bench by default). */
-export function benchDbName(): string {
-  return decodeURIComponent(new URL(BENCH_DATABASE_URL).pathname.slice(1));
+/** The database history and resume run on: the bench database, or `--hooks-database`. */
+export interface HookDatabase {
+  name: string;
+  url: string;
 }
 
-/** Creates the bench database if it does not exist; never drops it. */
-export async function ensureBenchDatabase(): Promise<void> {
-  const name = benchDbName();
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unexpected bench database name "${name}"`);
+export function hookDatabase(cfg: Config): HookDatabase {
+  const url = new URL(BENCH_DATABASE_URL);
+  if (!cfg.hooksDatabase) return { name: decodeURIComponent(url.pathname.slice(1)), url: BENCH_DATABASE_URL };
+  // It may be dropped and recreated: only scratch names.
+  if (!/^herald_bench[a-z0-9_]*$/.test(cfg.hooksDatabase))
+    throw new Error(`--hooks-database must be herald_bench or start with herald_bench (it may be dropped), got "${cfg.hooksDatabase}"`);
+  url.pathname = `/${cfg.hooksDatabase}`;
+  return { name: cfg.hooksDatabase, url: url.toString() };
+}
+
+async function admin(fn: (c: pg.Client) => Promise<void>): Promise<void> {
   const c = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await c.connect();
   try {
-    const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) await c.query(`CREATE DATABASE ${name}`);
+    await fn(c);
   } finally {
     await c.end();
   }
 }
 
+/** Creates the database if it does not exist, or (fresh) drops and recreates it. */
+async function prepareDatabase(db: HookDatabase, fresh: boolean): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(db.name)) throw new Error(`unexpected bench database name "${db.name}"`);
+  await admin(async (c) => {
+    if (fresh) await c.query(`DROP DATABASE IF EXISTS ${db.name} WITH (FORCE)`);
+    const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [db.name]);
+    if (!rowCount) await c.query(`CREATE DATABASE ${db.name}`);
+  });
+}
+
 /**
- * Starts the target on the bench database without recreating it (the target's own `prepare`
- * drops it). `fresh`: recreate it first (the target's prepare), e.g. before seeding.
+ * Starts the target on the hook database without recreating it (the target's own `prepare`
+ * drops the bench database), or on a freshly recreated one (`fresh`, before seeding).
  */
-export function startOnKeptDatabase(ctx: ScenarioContext, label: string, fresh: boolean): Promise<RunningServer> {
-  const target = fresh ? ctx.target : { ...ctx.target, prepare: ensureBenchDatabase };
+export function startOnHookDatabase(ctx: ScenarioContext, db: HookDatabase, label: string, fresh: boolean): Promise<RunningServer> {
+  const base = ctx.target;
+  const target: Target = {
+    ...base,
+    prepare: () => prepareDatabase(db, fresh),
+    launch: (port, opts) => {
+      const spec = base.launch(port, opts);
+      return { ...spec, env: { ...spec.env, DATABASE_URL: db.url } };
+    },
+  };
   return startServer(target, {
     cpu: ctx.cfg.serverCpu,
     readyTimeoutMs: ctx.cfg.readyTimeoutMs,
     label,
     heartbeatMs: ctx.cfg.loadHeartbeatMs,
   });
+}
+
+/** CPU of the server, PostgreSQL (backends of the hook database), Redis and the runner (the client here). */
+export function hookMeter(srv: RunningServer, db: HookDatabase): CpuMeter {
+  return new CpuMeter(() => ({ server: [srv.pid], ...findInfraPids(db.name), runner: [process.pid] }));
+}
+
+/** ScenarioContext.waitQuiet for the hook database: wait (bounded) until unrelated load is low. */
+export async function hookWaitQuiet(ctx: ScenarioContext, srv: RunningServer, db: HookDatabase) {
+  const t0 = Date.now();
+  for (;;) {
+    const m = hookMeter(srv, db).start();
+    await sleep(500);
+    const w = m.stop();
+    const waited = (Date.now() - t0) / 1000;
+    if (w.otherPct <= ctx.cfg.quietOtherPct || waited >= ctx.cfg.quietWaitSeconds) {
+      if (w.otherPct > ctx.cfg.quietOtherPct) ctx.log(`  (machine still busy: other processes use ${w.otherPct}% of a core)`);
+      return { waitedSeconds: Math.round(waited * 10) / 10, otherPct: w.otherPct };
+    }
+  }
 }
 
 /**

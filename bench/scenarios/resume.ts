@@ -9,13 +9,22 @@ import type net from 'node:net';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { nowMs, sleep } from '../lib/clock.ts';
-import { BENCH_DATABASE_URL } from '../lib/db.ts';
 import type { CpuWindow } from '../lib/proc.ts';
 import { openRawSse } from '../load/rawsse.ts';
 import { isCommentOnly } from '../load/sse.ts';
 import type { HttpRequestSpec, TargetAddress, TargetClient } from '../targets/types.ts';
 import type { ScenarioContext, ScenarioResult } from './context.ts';
-import { cursorSeq, median, pinRunner, round3, startOnKeptDatabase } from './hooks.ts';
+import {
+  cursorSeq,
+  type HookDatabase,
+  hookDatabase,
+  hookMeter,
+  hookWaitQuiet,
+  median,
+  pinRunner,
+  round3,
+  startOnHookDatabase,
+} from './hooks.ts';
 
 const USER_PREFIX = 'bench-resume-';
 const AFTER_SUBSCRIPTION = 'subscription Resume($after: String) { notificationAdded(after: $after) { id cursor body } }';
@@ -155,11 +164,12 @@ export async function resume(ctx: ScenarioContext): Promise<ScenarioResult> {
   if (cfg.resumeVia !== 'last-event-id' && cfg.resumeVia !== 'after') throw new Error('--resume-via must be last-event-id or after');
   // Runs on the kept bench database: with the history data set in place, the replay reads from a
   // 1,000,000-row table.
-  const srv = await startOnKeptDatabase(ctx, 'resume', false);
+  const db = hookDatabase(cfg);
+  const srv = await startOnHookDatabase(ctx, db, 'resume', false);
   const pin = pinRunner(cfg.generatorCpu);
   const pool = new Pool(`http://${srv.addr.host}:${srv.addr.port}`, { connections: cfg.resumeEmitConcurrency });
   const runId = Date.now().toString(36);
-  const rows = await tableRows();
+  const rows = await tableRows(db);
   const repeats: Array<Record<string, unknown>> = [];
   try {
     const client = await ctx.target.client(srv.addr);
@@ -182,7 +192,7 @@ export async function resume(ctx: ScenarioContext): Promise<ScenarioResult> {
       const tEmit = nowMs();
       await emitMany(pool, client, user, K, cfg.resumeEmitConcurrency, `resume ${r}`);
       const emitMs = nowMs() - tEmit;
-      const quiet = await ctx.waitQuiet(srv, null);
+      const quiet = await hookWaitQuiet(ctx, srv, db);
 
       // 3. Reconnect with the cursor and time the backlog.
       const request: HttpRequestSpec =
@@ -192,7 +202,7 @@ export async function resume(ctx: ScenarioContext): Promise<ScenarioResult> {
               path: `/graphql?query=${encodeURIComponent(AFTER_SUBSCRIPTION)}&variables=${encodeURIComponent(JSON.stringify({ after: cursor }))}`,
             }
           : { ...sub.request, headers: { ...sub.request.headers, 'last-event-id': cursor } };
-      const meter = ctx.meter(srv, null).start();
+      const meter = hookMeter(srv, db).start();
       const t0 = nowMs();
       const back = await Stream.open(srv.addr, request, cfg.connectTimeoutMs);
       const complete = await back.waitFor(K, cfg.resumeTimeoutMs);
@@ -229,7 +239,7 @@ export async function resume(ctx: ScenarioContext): Promise<ScenarioResult> {
     pin.restore();
     await pool.close().catch(() => {});
     await srv.stop();
-    await cleanup().catch((err) => ctx.log(`  (could not delete the resume users' rows: ${(err as Error).message})`));
+    await cleanup(db).catch((err) => ctx.log(`  (could not delete the resume users' rows: ${(err as Error).message})`));
   }
   const times = repeats.map((r) => r.lastMs as number | null);
   const done = times.filter((t): t is number => t !== null);
@@ -257,8 +267,8 @@ export async function resume(ctx: ScenarioContext): Promise<ScenarioResult> {
 }
 
 /** Rows in the notification table (the replay reads from it; the history data set may be there). */
-async function tableRows(): Promise<number | null> {
-  const c = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+async function tableRows(db: HookDatabase): Promise<number | null> {
+  const c = new pg.Client({ connectionString: db.url });
   try {
     await c.connect();
     const r = await c.query("SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass('public.notification')");
@@ -271,8 +281,8 @@ async function tableRows(): Promise<number | null> {
 }
 
 /** Removes the resume users (not the history data set) so repeated runs do not grow the table. */
-async function cleanup(): Promise<void> {
-  const c = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+async function cleanup(db: HookDatabase): Promise<void> {
+  const c = new pg.Client({ connectionString: db.url });
   await c.connect();
   try {
     await c.query('DELETE FROM notification WHERE recipient_id LIKE $1', [`${USER_PREFIX}%`]);

@@ -11,6 +11,7 @@ import { connect, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMIT_SCOPE, signToken } from '../../src/auth/tokens.ts';
+import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/index.ts';
 import { TEST_SECRET } from '../helpers/app.ts';
 import { createScratchDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/backends.ts';
@@ -206,6 +207,14 @@ async function stalledSubscription(base: string, token: string) {
 
 const settled = (p: Promise<unknown>) =>
   Promise.race([p.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 0))]);
+
+describe('TCP_KEEPALIVE_MS', () => {
+  it('is 0 (off) or at least 1000: Node sets whole seconds, and 0 s would leave the kernel default (first probe after 2 hours)', () => {
+    expect(() => loadConfig({ TCP_KEEPALIVE_MS: '500' })).toThrow(/TCP_KEEPALIVE_MS/);
+    expect(loadConfig({ TCP_KEEPALIVE_MS: '0' }).TCP_KEEPALIVE_MS).toBe(0);
+    expect(loadConfig({ TCP_KEEPALIVE_MS: '1000' }).TCP_KEEPALIVE_MS).toBe(1000);
+  });
+});
 
 describe.runIf(ENABLED)('outages and resources (real processes, PostgreSQL, private Redis)', () => {
   let cluster: Cluster;
@@ -430,7 +439,9 @@ describe.runIf(ENABLED)('outages and resources (real processes, PostgreSQL, priv
     // retriable code; the retry with the same key reports DUPLICATE and delivers nothing twice, and
     // the streams get the notification exactly once (from the database: it was never published).
     const lost = proxy.loseAnswerTo(/COMMIT/);
-    const ambiguous = await emit('commit answer lost', 'k-ambiguous');
+    const ambiguous = await emit('commit answer lost', 'k-ambiguous').catch((error: Error) => {
+      throw new Error(`${error.message}; the instance logged:\n${herald.output().slice(-4000)}`);
+    });
     await lost;
     log(`emit whose COMMIT answer was lost: ${ambiguous.ms.toFixed(0)} ms, ${JSON.stringify(ambiguous.errors?.[0]?.extensions)}`);
     expect(ambiguous.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retriable: true });

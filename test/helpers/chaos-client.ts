@@ -74,6 +74,8 @@ export async function emit(
 export class Ledger {
   readonly byUser = new Map<string, Map<number, string>>();
   readonly conflicts: string[] = [];
+  /** `user\0position` of every DELIVERED status (a DUPLICATE's answer may arrive before it). */
+  private readonly delivered = new Set<string>();
 
   record(outcome: EmitOutcome) {
     for (const d of outcome.deliveries) {
@@ -92,7 +94,11 @@ export class Ledger {
       if (known !== undefined && known !== d.notification.id) {
         this.conflicts.push(`position ${seq} of ${d.recipientId} is ${known} and ${d.notification.id}`);
       }
-      if (d.status === 'DELIVERED' && known !== undefined) this.conflicts.push(`position ${seq} of ${d.recipientId} delivered twice`);
+      if (d.status === 'DELIVERED') {
+        const k = `${d.recipientId}\u0000${seq}`;
+        if (this.delivered.has(k)) this.conflicts.push(`position ${seq} of ${d.recipientId} delivered twice`);
+        this.delivered.add(k);
+      }
       positions.set(seq, d.notification.id);
     }
   }
@@ -178,7 +184,10 @@ export class ChaosSubscriber {
     return this.current !== undefined && !this.current.ended;
   }
 
-  /** Opens a stream (closing the current one first). Resolves once the server has accepted it. */
+  /**
+   * Opens a stream (closing the current one first). Resolves when the response has started; the
+   * server may still be opening the subscription, which the resume cursor makes harmless.
+   */
   async connect(url: string, via: ResumeVia): Promise<void> {
     await this.disconnect();
     const u = new URL(`${url}/graphql`);
