@@ -93,7 +93,7 @@ const FULL: Config = {
   historyPage: 50,
   historyWalkUsers: 50,
   historyRequests: 1000,
-  historyWarmup: 300,
+  historyWarmup: 1000,
   historyRatioLimit: 1.2,
   historyP99LimitMs: 5,
   unreadP99LimitMs: 2,
@@ -131,7 +131,7 @@ const QUICK: Partial<Config> = {
   bulkRepeats: 3,
   historyWalkUsers: 20,
   historyRequests: 400,
-  historyWarmup: 150,
+  historyWarmup: 400,
   resumeRepeats: 5,
   maxMinutes: 10,
 };
@@ -161,7 +161,7 @@ const HELP = `npm run bench -- [flags]       (every flag also as env BENCH_<NAME
   history (1,000,000 notifications seeded with SQL once, kept between history/resume runs):
   --history-users U (1000)   --history-per-user P (1000)   --history-page-size S (20)   --history-page N (50)
   --history-walk-users K  users whose page-N cursor is found by following endCursor (50; quick 20)
-  --history-requests R    timed requests per measurement (1000; quick 400)   --history-warmup W (300; quick 150)
+  --history-requests R    timed requests per measurement (1000; quick 400)   --history-warmup W (1000; quick 400)
   --history-ratio-limit X (1.2)   --history-p99-limit-ms MS (5)   --unread-p99-limit-ms MS (2)
   resume (reconnect K events behind):
   --resume-behind K (1000)   --resume-repeats R (7; quick 5)   --resume-emit-concurrency C (32)

@@ -291,12 +291,14 @@ export async function history(ctx: ScenarioContext): Promise<ScenarioResult> {
     const raw: Record<Kind, number[]> = { page1: [], pageN: [], unread: [] };
     const windows: CpuWindow[] = [];
     const quiet = { chunks: 0, waitedSeconds: 0, maxOtherPctBefore: 0 };
+    const chunks: Array<Record<string, number>> = [];
     for (let done = 0; done < cfg.historyRequests; done += CHUNK_ROUNDS) {
       const q = await hookWaitQuiet(ctx, srv, db);
       quiet.chunks++;
       quiet.waitedSeconds = round3(quiet.waitedSeconds + q.waitedSeconds);
       quiet.maxOtherPctBefore = Math.max(quiet.maxOtherPctBefore, q.otherPct);
       const meter = hookMeter(srv, db).start();
+      const chunkMs: number[] = [];
       for (let k = done; k < Math.min(cfg.historyRequests, done + CHUNK_ROUNDS); k++)
         for (const kind of shuffle([...kinds])) {
           const { ms, bad } = await run(kind, false);
@@ -306,8 +308,19 @@ export async function history(ctx: ScenarioContext): Promise<ScenarioResult> {
           }
           recordMs(hists[kind], ms);
           raw[kind].push(ms);
+          chunkMs.push(ms);
         }
-      windows.push(meter.stop());
+      const w = meter.stop();
+      windows.push(w);
+      chunks.push({
+        waitedSeconds: q.waitedSeconds,
+        otherPctBefore: q.otherPct,
+        otherPctDuring: w.otherPct,
+        serverCpuMsPerRequest: round3((1000 * (w.groups.server?.cpuSeconds ?? 0)) / Math.max(1, chunkMs.length)),
+        p50Ms: round3(median(chunkMs) ?? 0),
+        maxMs: round3(Math.max(0, ...chunkMs)),
+        firstTenMedianMs: round3(median(chunkMs.slice(0, 10)) ?? 0),
+      });
     }
     const cpu = mergeWindows(windows);
     const sum = Object.fromEntries(kinds.map((k) => [k, summarize(hists[k])])) as Record<Kind, ReturnType<typeof summarize>>;
@@ -373,6 +386,7 @@ export async function history(ctx: ScenarioContext): Promise<ScenarioResult> {
       cpuMsPerRequest,
       cpuByKind,
       quietWait: quiet,
+      chunks,
       errors,
     };
   } finally {
