@@ -255,7 +255,7 @@ export function markdown(report: Report): string {
   if (loadScenarios)
     out.push('- Latency = receipt time − *scheduled* send time (CLOCK_MONOTONIC, shared by all processes), HDR histograms.');
   out.push(
-    '- CPU figures: % of one core, averaged over the measurement window (200% = both cores). [generator-bound]: receivers + publisher used ≥ 90% of their core, so that step may be limited by the load generator, not the server.',
+    `- CPU figures: % of one core, averaged over the measurement window (200% = both cores).${loadScenarios ? ' [generator-bound]: receivers + publisher used ≥ 90% of their core, so that step may be limited by the load generator, not the server.' : ''}`,
   );
   out.push('');
 
