@@ -8,7 +8,7 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   /** The subscription's cursor is unknown or older than retention: refetch the inbox. */
   CURSOR_EXPIRED: 'CURSOR_EXPIRED',
-  /** The database is unreachable; nothing was written. Retry (with the same idempotency key). */
+  /** The database is unreachable. Retry with the same idempotency key (an emit whose commit was under way may have been stored). */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** The user already has the maximum number of open streams on this instance. */
   TOO_MANY_STREAMS: 'TOO_MANY_STREAMS',
