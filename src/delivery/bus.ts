@@ -13,8 +13,16 @@ export interface Bus {
   readonly kind: 'redis' | 'memory';
   /** Publishes after commit. Never waits for a disconnected Redis: it rejects at once instead. */
   publish(userId: string, message: InboxMessage): Promise<void>;
+  /**
+   * Publishes one commit's messages, in order. Many recipients (a bulk emit) travel as one message
+   * on a shared channel that every instance reads and hands to its local subscribers, instead of
+   * one message per user.
+   */
+  publishMany(messages: ReadonlyMap<string, InboxMessage>): Promise<void>;
   /** Subscribes to a user's channel; resolves once the subscription is active. */
   subscribe(userId: string, onMessage: (message: InboxMessage) => void): Promise<() => void>;
+  /** Receives fan-out messages (bulk publishes): every instance gets them and routes them to its own streams. */
+  onFanout(listener: (entries: readonly (readonly [string, InboxMessage])[]) => void): void;
   /** Called after the connection came back (subscriptions are restored): time to fill gaps. */
   onReconnect(listener: () => void): void;
   /** Resolves when the bus is usable (Redis answers PING). */
@@ -23,6 +31,10 @@ export interface Bus {
 }
 
 const channel = (userId: string) => `herald:user:${userId}`;
+/** The shared channel of bulk publishes: `[userId, message][]`. */
+const FANOUT_CHANNEL = 'herald:fanout';
+/** From this many users in one commit, one fan-out message replaces the per-user messages. */
+const FANOUT_MIN_USERS = 64;
 
 /** In-process pub/sub (graphql-subscriptions' PubSub): the embedded, single-instance mode. */
 export function createMemoryBus(): Bus {
@@ -32,10 +44,14 @@ export function createMemoryBus(): Bus {
     async publish(userId, message) {
       await pubsub.publish(channel(userId), message);
     },
+    async publishMany(messages) {
+      await Promise.all([...messages].map(([userId, message]) => pubsub.publish(channel(userId), message)));
+    },
     async subscribe(userId, onMessage) {
       const id = await pubsub.subscribe(channel(userId), onMessage);
       return () => pubsub.unsubscribe(id);
     },
+    onFanout() {},
     onReconnect() {},
     async ping() {},
     async close() {},
@@ -73,19 +89,35 @@ export function createRedisBus(url: string, log: Logger): Bus {
     wasConnected = true;
   });
   const pubsub = new RedisPubSub({ publisher, subscriber });
+  const fanoutListeners: ((entries: [string, InboxMessage][]) => void)[] = [];
+  const fanout = pubsub.subscribe(FANOUT_CHANNEL, ((entries: [string, InboxMessage][]) => {
+    for (const listener of fanoutListeners) listener(entries);
+  }) as (m: unknown) => void);
+  fanout.catch((error: Error) => log.warn({ err: error.message }, 'fan-out subscription failed'));
   return {
     kind: 'redis',
     async publish(userId, message) {
       await pubsub.publish(channel(userId), message);
     },
+    async publishMany(messages) {
+      if (messages.size < FANOUT_MIN_USERS) {
+        await Promise.all([...messages].map(([userId, message]) => pubsub.publish(channel(userId), message)));
+        return;
+      }
+      await pubsub.publish(FANOUT_CHANNEL, [...messages]);
+    },
     async subscribe(userId, onMessage) {
       const id = await pubsub.subscribe(channel(userId), onMessage as (m: unknown) => void);
       return () => pubsub.unsubscribe(id);
+    },
+    onFanout(listener) {
+      fanoutListeners.push(listener);
     },
     onReconnect(listener) {
       events.on('reconnect', listener);
     },
     async ping() {
+      await fanout;
       await publisher.ping();
     },
     async close() {

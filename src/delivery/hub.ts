@@ -249,6 +249,12 @@ export class Hub {
     this.maxStreamsPerUser = options.maxStreamsPerUser;
     this.maxQueuedEvents = options.maxQueuedEvents ?? 10_000;
     this.bus.onReconnect(() => this.catchUpAll('reconnect'));
+    this.bus.onFanout((entries) => {
+      for (const [userId, message] of entries) {
+        const entry = this.users.get(userId);
+        if (entry) this.dispatch(entry, message);
+      }
+    });
     this.sweepTimer = setInterval(() => void this.sweep(), options.catchupIntervalMs);
     this.sweepTimer.unref();
     this.expiryTimer = setInterval(() => this.expireDue(), 1_000);

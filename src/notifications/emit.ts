@@ -183,11 +183,12 @@ export class Emitter {
    * failed publish loses nothing (subscribers recover from the database); it is only logged.
    */
   private publish(batch: Pending[], outcome: { results: EmitResult[]; messages: Map<string, InboxMessage> }) {
-    for (const [userId, message] of outcome.messages) {
-      this.options.bus.publish(userId, message).catch((error: Error) => {
-        this.options.log.warn({ err: error.message, userId }, 'publish failed; subscribers will catch up from the database');
-      });
-    }
+    this.options.bus.publishMany(outcome.messages).catch((error: Error) => {
+      this.options.log.warn(
+        { err: error.message, users: outcome.messages.size },
+        'publish failed; subscribers will catch up from the database',
+      );
+    });
     for (const [i, p] of batch.entries()) p.resolve(outcome.results[i]!);
   }
 

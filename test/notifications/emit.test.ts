@@ -114,6 +114,29 @@ describe.each(BACKENDS)('emitNotification (%s)', (backend) => {
     expect(inbox.data!.notifications.edges).toHaveLength(1);
   });
 
+  it('delivers a bulk emit to every subscribed recipient exactly once (one fan-out message on Redis)', async () => {
+    const subscribed = Array.from({ length: 100 }, (_, i) => `fan-${i}`);
+    const recipients = [...subscribed, ...Array.from({ length: 50 }, (_, i) => `fan-offline-${i}`)];
+    const streams = await Promise.all(
+      subscribed.map(async (u) =>
+        t.subscribe(
+          'subscription($after: String) { notificationAdded(after: $after) { recipientId title } }',
+          { after: 'aDE6MA' },
+          {
+            token: await t.token(u),
+          },
+        ),
+      ),
+    );
+    const r = await t.execute(Emit, { input: { recipientIds: recipients, title: 'fan-out', body: 'b', type: 'SYSTEM_NOTICE' } }, producer);
+    expect(r.data!.emitNotification.deliveredCount).toBe(150);
+    type Added = { notificationAdded: { recipientId: string; title: string } };
+    const got = await Promise.all(streams.map(async (s) => (await s.take<Added>(1))[0]!.data.notificationAdded));
+    expect(got).toEqual(subscribed.map((recipientId) => ({ recipientId, title: 'fan-out' })));
+    expect(await streams[0]!.quietFor(300)).toBe(true);
+    await Promise.all(streams.map((s) => s.close()));
+  });
+
   it('stores 10,000 recipients in one call', async () => {
     const recipients = Array.from({ length: 10_000 }, (_, i) => `bulk-${i}`);
     const r = await t.execute(
