@@ -20,7 +20,7 @@ import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import { type Context, type Credentials, unauthenticated } from '../context.ts';
 import { openStream, STREAM_FIELDS, type StreamField } from '../schema/subscriptions.ts';
-import type { HubStream, StreamEvent } from './hub.ts';
+import type { HubStream, StreamEvent, StreamSink } from './hub.ts';
 import type { SseConnection, SseRegistry } from './sse.ts';
 
 /**
@@ -157,7 +157,7 @@ export function createSseEndpoint(options: SseEndpointOptions) {
       void iterator.return?.();
       return;
     }
-    connection.onClose = () => void iterator.return?.();
+    connection.onClose = { connectionClosed: () => void iterator.return?.() };
     await pump(connection, iterator, plan, args);
   }
 
@@ -193,40 +193,14 @@ export function createSseEndpoint(options: SseEndpointOptions) {
       failWith(connection, error, field.node, path);
       return;
     }
-    const { compiled } = plan as Plan & { compiled: CompiledQuery };
-    const { eventContext } = options;
-    // Results are written in event order; a resolver that returns a promise (none of Herald's do)
-    // makes the following events wait for it.
-    let pending: Promise<void> | undefined;
-    const write = (event: StreamEvent, result: ExecutionResult) => {
-      if (connection.closed) return;
-      const masked = maskResult(result, options.maskError);
-      const cursor = resumeCursor(event);
-      if (cursor === undefined) {
-        connection.next(JSON.stringify(masked));
-      } else {
-        masked.extensions = { ...masked.extensions, cursor };
-        connection.next(JSON.stringify(masked), cursor);
-      }
-    };
-    connection.onClose = () => void stream.return?.();
-    stream.attach({
-      event(event) {
-        if (pending) {
-          pending = pending.then(async () => write(event, await compiled.query(event, eventContext, variables ?? null)));
-          return;
-        }
-        const result = compiled.query(event, eventContext, variables ?? null);
-        if (result instanceof Promise) pending = result.then((r) => write(event, r));
-        else write(event, result);
-      },
-      end: () => connection.end(),
-      fail: (error) => {
-        const last = pending ?? Promise.resolve();
-        void last.then(() => failWith(connection, error));
-      },
-      drained: () => connection.drained(),
-    });
+    if (connection.closed) {
+      // The client left while the stream was opening.
+      void stream.return?.();
+      return;
+    }
+    const writer = new StreamWriter(connection, stream, (plan as Plan & { compiled: CompiledQuery }).compiled, variables, options);
+    connection.onClose = writer;
+    stream.attach(writer);
   }
 
   async function pump(connection: SseConnection, iterator: AsyncIterator<unknown>, plan: Plan, args: ExecutionArgs) {
@@ -333,6 +307,70 @@ export function createSseEndpoint(options: SseEndpointOptions) {
     }
     serve(req, res, plan, variables ?? undefined, search.get('ticket')).catch(done);
   };
+}
+
+/**
+ * Writes one hub stream's events to its SSE connection (the hub pushes them; see StreamSink). A
+ * class, not closures: one small object per open stream.
+ */
+class StreamWriter implements StreamSink {
+  /** Set while a result is still being resolved asynchronously: later events wait for it (order). */
+  private pending: Promise<void> | undefined;
+
+  constructor(
+    private readonly connection: SseConnection,
+    private readonly stream: HubStream,
+    private readonly compiled: CompiledQuery,
+    private readonly variables: Record<string, unknown> | undefined,
+    private readonly options: Pick<SseEndpointOptions, 'maskError' | 'eventContext'>,
+  ) {}
+
+  event(event: StreamEvent) {
+    if (this.pending) {
+      this.pending = this.pending.then(async () => this.write(event, await this.resolve(event)));
+      return;
+    }
+    const result = this.resolve(event);
+    if (result instanceof Promise) this.pending = result.then((r) => this.write(event, r));
+    else this.write(event, result);
+  }
+
+  end() {
+    this.connection.end();
+  }
+
+  fail(error: unknown) {
+    void (this.pending ?? Promise.resolve()).then(() => {
+      if (this.connection.closed) return;
+      this.connection.next(JSON.stringify({ errors: [this.options.maskError(error)] }));
+      this.connection.complete();
+    });
+  }
+
+  drained() {
+    return this.connection.drained();
+  }
+
+  /** The client went away: let go of the hub stream. */
+  connectionClosed() {
+    void this.stream.return?.();
+  }
+
+  private resolve(event: StreamEvent) {
+    return this.compiled.query(event, this.options.eventContext, this.variables ?? null);
+  }
+
+  private write(event: StreamEvent, result: ExecutionResult) {
+    if (this.connection.closed) return;
+    const masked = maskResult(result, this.options.maskError);
+    const cursor = resumeCursor(event);
+    if (cursor === undefined) {
+      this.connection.next(JSON.stringify(masked));
+    } else {
+      masked.extensions = { ...masked.extensions, cursor };
+      this.connection.next(JSON.stringify(masked), cursor);
+    }
+  }
 }
 
 /**

@@ -29,8 +29,8 @@ const HEADERS = {
 /** One open SSE response. */
 export class SseConnection {
   closed = false;
-  /** Called once when the connection goes (client gone, dropped, or ended by the server). */
-  onClose: (() => void) | undefined;
+  /** Told once when the connection goes (client gone, dropped, or ended by the server). */
+  onClose: { connectionClosed(): void } | undefined;
 
   constructor(
     readonly res: ServerResponse,
@@ -87,7 +87,7 @@ export class SseConnection {
     this.registry.delete(this);
     const onClose = this.onClose;
     this.onClose = undefined;
-    onClose?.();
+    onClose?.connectionClosed();
   }
 }
 
