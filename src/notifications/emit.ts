@@ -192,8 +192,13 @@ export class Emitter {
     for (const [i, p] of batch.entries()) p.resolve(outcome.results[i]!);
   }
 
-  /** One transaction for the whole batch: preferences, idempotency, positions, rows. */
+  /**
+   * Stores a batch atomically. Without idempotency keys (the common case) that is one SQL
+   * statement (preferences, positions and rows; atomic on its own, one round trip); with keys, one
+   * transaction that first looks up what earlier attempts stored.
+   */
   private async store(batch: Pending[]) {
+    if (batch.every((p) => p.input.key === null)) return this.storeInOneStatement(batch);
     const ttl = `${this.options.idempotencyTtlHours} hours`;
     return this.options.db.sql.transaction(async (tx) => {
       const allRecipients = [...new Set(batch.flatMap((p) => p.recipients))];
@@ -222,112 +227,168 @@ export class Emitter {
         );
         for (const r of rows) existing.set(`${r.recipient_id}\u0000${r.idempotency_key}`, fromRow(r));
       }
-      // Decide per recipient.
-      const plans: { delivery: Delivery; template: number }[][] = [];
-      const insertUsers: string[] = [];
-      const insertTemplates: number[] = [];
-      const claimed = new Set<string>();
-      batch.forEach((p, t) => {
-        const plan = p.recipients.map((recipientId) => {
-          const pref = prefs.get(recipientId);
-          const muted = p.input.category !== null && (pref?.mutedCategories ?? []).includes(p.input.category);
-          const delivery: Delivery = {
-            recipientId,
-            status: 'DELIVERED',
-            reason: null,
-            notification: null,
-            channels: channelsFor(pref, muted),
-          };
-          if (pref && !pref.enabled) {
-            delivery.status = 'SUPPRESSED';
-            delivery.reason = 'DISABLED';
-          } else if (muted) {
-            delivery.status = 'SUPPRESSED';
-            delivery.reason = 'CATEGORY_MUTED';
-          } else if (p.input.key !== null) {
-            const k = `${recipientId}\u0000${p.input.key}`;
-            const found = existing.get(k);
-            if (found || claimed.has(k)) {
-              delivery.status = 'DUPLICATE';
-              delivery.notification = found ?? null;
-            } else {
-              claimed.add(k);
-            }
-          }
-          if (delivery.status === 'DELIVERED') {
-            insertUsers.push(recipientId);
-            insertTemplates.push(t + 1);
-          }
-          return { delivery, template: t };
-        });
-        plans.push(plan);
-      });
+      const { plans, insertUsers, insertTemplates } = decide(batch, prefs, existing);
       const inserted = new Map<string, InsertedRow>();
       if (insertUsers.length > 0) {
-        const rows = await tx.query<InsertedRow>(INSERT_SQL, [
-          insertUsers,
-          insertTemplates,
-          batch.map((p) => p.input.title),
-          batch.map((p) => p.input.body),
-          batch.map((p) => p.input.type),
-          batch.map((p) => p.input.category),
-          batch.map((p) => p.input.data),
-          batch.map((p) => p.input.key),
-        ]);
+        const rows = await tx.query<InsertedRow>(INSERT_SQL, [insertUsers, insertTemplates, ...templateArrays(batch)]);
         for (const r of rows) inserted.set(`${r.recipient_id}\u0000${r.template}`, r);
       }
-      // Build results and one bus message per user (all of that user's additions, in order).
-      const messages = new Map<string, InboxMessage>();
-      // Notifications stored by this batch under an idempotency key, for retries in the same batch.
-      const stored = new Map<string, NotificationRecord>();
-      const results = plans.map((plan, t) => {
-        const tpl = batch[t]!.input;
-        let delivered = 0;
-        let suppressed = 0;
-        let duplicates = 0;
-        for (const { delivery } of plan) {
-          if (delivery.status === 'DELIVERED') {
-            const row = inserted.get(`${delivery.recipientId}\u0000${t + 1}`)!;
-            const record: NotificationRecord = {
-              id: row.id,
-              recipientId: row.recipient_id,
-              seq: Number(row.seq),
-              title: tpl.title,
-              body: tpl.body,
-              type: tpl.type,
-              category: tpl.category,
-              data: tpl.data === null ? null : JSON.parse(tpl.data),
-              readAt: null,
-              archivedAt: null,
-              createdAt: new Date(row.created_at),
-            };
-            delivery.notification = record;
-            if (tpl.key !== null) stored.set(`${record.recipientId}\u0000${tpl.key}`, record);
-            let message = messages.get(record.recipientId);
-            if (!message) {
-              message = { v: Number(row.version), unread: row.unread_count, added: [] };
-              messages.set(record.recipientId, message);
-            }
-            message.added!.push(toWire(record));
-            delivered++;
-          } else if (delivery.status === 'SUPPRESSED') suppressed++;
-          else {
-            duplicates++;
-            // A retry grouped into the same transaction as its first attempt: name what that attempt stored.
-            delivery.notification ??= stored.get(`${delivery.recipientId}\u0000${tpl.key}`) ?? null;
-          }
-        }
-        return {
-          deliveries: plan.map((x) => x.delivery),
-          deliveredCount: delivered,
-          suppressedCount: suppressed,
-          duplicateCount: duplicates,
-        } satisfies EmitResult;
-      });
-      for (const m of messages.values()) m.added!.sort((a, b) => a.seq - b.seq);
-      return { results, messages };
+      return build(batch, plans, inserted);
     });
   }
+
+  private async storeInOneStatement(batch: Pending[]) {
+    const users: string[] = [];
+    const templates: number[] = [];
+    batch.forEach((p, t) => {
+      for (const r of p.recipients) {
+        users.push(r);
+        templates.push(t + 1);
+      }
+    });
+    const rows = await this.options.db.sql.query<InsertedRow & PreferenceRow & { kind: 'n' | 'p' }>(STORE_SQL, [
+      users,
+      templates,
+      ...templateArrays(batch),
+    ]);
+    const prefs = new Map<string, Preferences>();
+    const inserted = new Map<string, InsertedRow>();
+    for (const r of rows) {
+      if (r.kind === 'p') prefs.set(r.recipient_id, preferencesFromRow(r));
+      else inserted.set(`${r.recipient_id}\u0000${r.template}`, r);
+    }
+    return build(batch, decide(batch, prefs, new Map()).plans, inserted);
+  }
+}
+
+type Plan = { delivery: Delivery; template: number }[];
+
+/** Decides per recipient: suppressed by preferences, duplicate of an earlier attempt, or delivered. */
+function decide(batch: Pending[], prefs: Map<string, Preferences>, existing: Map<string, NotificationRecord>) {
+  const plans: Plan[] = [];
+  const insertUsers: string[] = [];
+  const insertTemplates: number[] = [];
+  const claimed = new Set<string>();
+  batch.forEach((p, t) => {
+    const plan = p.recipients.map((recipientId) => {
+      const pref = prefs.get(recipientId);
+      const muted = p.input.category !== null && (pref?.mutedCategories ?? []).includes(p.input.category);
+      const delivery: Delivery = {
+        recipientId,
+        status: 'DELIVERED',
+        reason: null,
+        notification: null,
+        channels: channelsFor(pref, muted),
+      };
+      if (pref && !pref.enabled) {
+        delivery.status = 'SUPPRESSED';
+        delivery.reason = 'DISABLED';
+      } else if (muted) {
+        delivery.status = 'SUPPRESSED';
+        delivery.reason = 'CATEGORY_MUTED';
+      } else if (p.input.key !== null) {
+        const k = `${recipientId}\u0000${p.input.key}`;
+        const found = existing.get(k);
+        if (found || claimed.has(k)) {
+          delivery.status = 'DUPLICATE';
+          delivery.notification = found ?? null;
+        } else {
+          claimed.add(k);
+        }
+      }
+      if (delivery.status === 'DELIVERED') {
+        insertUsers.push(recipientId);
+        insertTemplates.push(t + 1);
+      }
+      return { delivery, template: t };
+    });
+    plans.push(plan);
+  });
+  return { plans, insertUsers, insertTemplates };
+}
+
+/** The per-emit results and one bus message per user (all of that user's additions, in order). */
+function build(batch: Pending[], plans: Plan[], inserted: Map<string, InsertedRow>) {
+  const messages = new Map<string, InboxMessage>();
+  // Notifications stored by this batch under an idempotency key, for retries in the same batch.
+  const stored = new Map<string, NotificationRecord>();
+  const results = plans.map((plan, t) => {
+    const tpl = batch[t]!.input;
+    let delivered = 0;
+    let suppressed = 0;
+    let duplicates = 0;
+    for (const { delivery } of plan) {
+      if (delivery.status === 'DELIVERED') {
+        const row = inserted.get(`${delivery.recipientId}\u0000${t + 1}`);
+        if (!row) throw new Error(`emit: no stored row for ${delivery.recipientId}`);
+        const record: NotificationRecord = {
+          id: row.id,
+          recipientId: row.recipient_id,
+          seq: Number(row.seq),
+          title: tpl.title,
+          body: tpl.body,
+          type: tpl.type,
+          category: tpl.category,
+          data: tpl.data === null ? null : JSON.parse(tpl.data),
+          readAt: null,
+          archivedAt: null,
+          createdAt: new Date(row.created_at),
+        };
+        delivery.notification = record;
+        if (tpl.key !== null) stored.set(`${record.recipientId}\u0000${tpl.key}`, record);
+        let message = messages.get(record.recipientId);
+        if (!message) {
+          message = { v: Number(row.version), unread: row.unread_count, added: [] };
+          messages.set(record.recipientId, message);
+        }
+        message.added!.push(toWire(record));
+        delivered++;
+      } else if (delivery.status === 'SUPPRESSED') suppressed++;
+      else {
+        duplicates++;
+        // A retry grouped into the same transaction as its first attempt: name what that attempt stored.
+        delivery.notification ??= stored.get(`${delivery.recipientId}\u0000${tpl.key}`) ?? null;
+      }
+    }
+    return {
+      deliveries: plan.map((x) => x.delivery),
+      deliveredCount: delivered,
+      suppressedCount: suppressed,
+      duplicateCount: duplicates,
+    } satisfies EmitResult;
+  });
+  for (const m of messages.values()) m.added!.sort((a, b) => a.seq - b.seq);
+  return { results, messages };
+}
+
+function templateArrays(batch: Pending[]) {
+  return [
+    batch.map((p) => p.input.title),
+    batch.map((p) => p.input.body),
+    batch.map((p) => p.input.type),
+    batch.map((p) => p.input.category),
+    batch.map((p) => p.input.data),
+    batch.map((p) => p.input.key),
+  ];
+}
+
+interface PreferenceRow {
+  enabled: boolean;
+  email: boolean;
+  sms: boolean;
+  push: boolean;
+  muted_categories: string[] | null;
+}
+
+function preferencesFromRow(r: PreferenceRow & { recipient_id: string }): Preferences {
+  return {
+    userId: r.recipient_id,
+    enabled: r.enabled,
+    email: r.email,
+    sms: r.sms,
+    push: r.push,
+    mutedCategories: r.muted_categories ?? [],
+  };
 }
 
 function channelsFor(pref: Preferences | undefined, muted: boolean) {
@@ -352,10 +413,8 @@ interface InsertedRow {
  * makes positions follow commit order: a later position is never visible before an earlier one.
  * Templates ($3..$8) are sent once per emit, not once per recipient.
  */
-const INSERT_SQL = `
-WITH input AS (
-  SELECT u, t, ord FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS x(u, t, ord)
-),
+const storeSql = (input: string, withPreferences: boolean) => `
+WITH ${input},
 per_user AS (
   SELECT u, count(*)::int AS k FROM input GROUP BY u
 ),
@@ -382,5 +441,43 @@ ins AS (
   FROM numbered n
   RETURNING id, recipient_id, seq, created_at
 )
-SELECT ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.unread_count, n.version
-FROM ins JOIN numbered n ON n.u = ins.recipient_id AND n.seq = ins.seq`;
+SELECT ${withPreferences ? "'n' AS kind, " : ''}ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.unread_count, n.version${
+  withPreferences
+    ? ', NULL::boolean AS enabled, NULL::boolean AS email, NULL::boolean AS sms, NULL::boolean AS push, NULL::text[] AS muted_categories'
+    : ''
+}
+FROM ins JOIN numbered n ON n.u = ins.recipient_id AND n.seq = ins.seq${
+  withPreferences
+    ? `
+UNION ALL
+SELECT 'p', NULL::uuid, user_id, NULL::bigint, NULL::timestamptz, NULL::int, NULL::int, NULL::bigint, enabled, email, sms, push, muted_categories
+FROM prefs`
+    : ''
+}`;
+
+/**
+ * Positions and rows for a whole batch in one statement. Each recipient's InboxState row is
+ * upserted (locked until commit, in a fixed order to avoid deadlocks) and advanced by the number
+ * of its new notifications, which take the positions just below the new `last_seq`. The row lock
+ * makes positions follow commit order: a later position is never visible before an earlier one.
+ * Templates ($3..$8) are sent once per emit, not once per recipient. $1/$2: recipients, decided
+ * in the transaction beforehand.
+ */
+const INSERT_SQL = storeSql('input AS (SELECT u, t, ord FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS x(u, t, ord))', false);
+
+/**
+ * The same, for a batch without idempotency keys, in one statement that also applies the
+ * recipients' preferences (the rule `decide` applies: in-app disabled, or the emit's category
+ * muted, means not stored) and returns them ('p' rows) beside the stored rows ('n' rows).
+ */
+const STORE_SQL = storeSql(
+  `all_input AS (SELECT u, t, ord FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS x(u, t, ord)),
+prefs AS (
+  SELECT user_id, enabled, email, sms, push, muted_categories FROM notification_preference WHERE user_id = ANY($1::text[])
+),
+input AS (
+  SELECT i.u, i.t, i.ord FROM all_input i LEFT JOIN prefs p ON p.user_id = i.u
+  WHERE COALESCE(p.enabled, true) AND NOT COALESCE(($6::text[])[i.t] = ANY(p.muted_categories), false)
+)`,
+  true,
+);
