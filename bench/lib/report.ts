@@ -1,5 +1,6 @@
 // Builds the Markdown and JSON reports: every figure, the ratios between targets, and the
 // issue #4 acceptance checks for Herald.
+import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from '../config.ts';
 import type { CpuWindow } from './proc.ts';
 
@@ -477,6 +478,9 @@ export function markdown(report: Report): string {
     out.push(...other);
     out.push('');
   }
+  // Hand-kept log of which server change moved which figure (bench/what-moved.md).
+  const moved = new URL('../what-moved.md', import.meta.url);
+  if (existsSync(moved)) out.push(readFileSync(moved, 'utf8').trim(), '');
   out.push(`Raw figures: the .json file next to this one. Server logs of this run: ${m.logDir}.`);
   return out.join('\n');
 }
