@@ -68,6 +68,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         instanceId: randomUUID(),
         ttlMs: config.PRESENCE_TTL_MS,
         localUsers: () => hub.onlineUsers(),
+        isLocal: (userId) => hub.isOnline(userId),
         log,
       })
     : createLocalPresence(() => hub.onlineUsers());

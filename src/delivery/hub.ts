@@ -272,6 +272,11 @@ export class Hub {
     return { streams, users: this.users.size, queuedEvents: queued, ...this.counters };
   }
 
+  /** Whether the user has at least one open stream here. */
+  isOnline(userId: string): boolean {
+    return this.users.has(userId);
+  }
+
   /** User ids with at least one open stream here. */
   onlineUsers(): string[] {
     return [...this.users.keys()];
@@ -502,15 +507,18 @@ export class Hub {
   private async sweep() {
     if (this.users.size === 0) return;
     try {
+      // In chunks, so that a sweep over many users never holds the event loop for long.
       const ids = [...this.users.keys()];
-      const rows = await this.sql.query<{ user_id: string; last_seq: bigint | string }>(
-        'SELECT user_id, last_seq FROM inbox_state WHERE user_id = ANY($1::text[])',
-        [ids],
-      );
-      for (const row of rows) {
-        const entry = this.users.get(row.user_id);
-        for (const s of entry?.streams ?? []) {
-          if (Number(row.last_seq) > s.lastSeq && !s.catchingUp) void this.catchUp(s);
+      for (let i = 0; i < ids.length; i += 1_000) {
+        const rows = await this.sql.query<{ user_id: string; last_seq: bigint | string }>(
+          'SELECT user_id, last_seq FROM inbox_state WHERE user_id = ANY($1::text[])',
+          [ids.slice(i, i + 1_000)],
+        );
+        for (const row of rows) {
+          const entry = this.users.get(row.user_id);
+          for (const s of entry?.streams ?? []) {
+            if (Number(row.last_seq) > s.lastSeq && !s.catchingUp) void this.catchUp(s);
+          }
         }
       }
     } catch (error) {
