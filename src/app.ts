@@ -54,7 +54,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     const applied = await db.migrate();
     if (applied.length) log.info({ applied }, 'migrations applied');
   }
-  const bus = options.bus ?? (config.REDIS_URL ? createRedisBus(config.REDIS_URL, log) : createMemoryBus());
+  const bus = options.bus ?? (config.REDIS_URL ? createRedisBus(config.REDIS_URL, log, config.REDIS_PREFIX) : createMemoryBus());
   const hub = new Hub({
     sql: db.sql,
     bus,
@@ -67,6 +67,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         url: config.REDIS_URL,
         instanceId: randomUUID(),
         ttlMs: config.PRESENCE_TTL_MS,
+        prefix: config.REDIS_PREFIX,
         localUsers: () => hub.onlineUsers(),
         isLocal: (userId) => hub.isOnline(userId),
         log,

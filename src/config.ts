@@ -31,6 +31,14 @@ const schema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
+  /**
+   * Namespace of Herald's Redis channels and keys (`<prefix>:user:<id>`, `<prefix>:fanout`,
+   * `<prefix>:presence:<id>`). Deployments that share one Redis must use different prefixes.
+   */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
+    .default('herald'),
   /** Folder of the embedded database (used when DATABASE_URL is unset). */
   HERALD_DATA_DIR: z.string().min(1).default('.herald-data'),
   /** Apply pending migrations at start-up. Always on for the embedded database. */

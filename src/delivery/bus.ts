@@ -30,14 +30,12 @@ export interface Bus {
   close(): Promise<void>;
 }
 
-const channel = (userId: string) => `herald:user:${userId}`;
-/** The shared channel of bulk publishes: `[userId, message][]`. */
-const FANOUT_CHANNEL = 'herald:fanout';
 /** From this many users in one commit, one fan-out message replaces the per-user messages. */
 const FANOUT_MIN_USERS = 64;
 
 /** In-process pub/sub (graphql-subscriptions' PubSub): the embedded, single-instance mode. */
 export function createMemoryBus(): Bus {
+  const channel = (userId: string) => `user:${userId}`;
   const pubsub = new PubSub<Record<string, InboxMessage>>();
   return {
     kind: 'memory',
@@ -63,7 +61,10 @@ export function createMemoryBus(): Bus {
  * one subscribes). The publisher has no offline queue, so an emit never hangs on a Redis outage:
  * the row is committed, the publish fails fast and subscribers recover from the database.
  */
-export function createRedisBus(url: string, log: Logger): Bus {
+export function createRedisBus(url: string, log: Logger, prefix = 'herald'): Bus {
+  const channel = (userId: string) => `${prefix}:user:${userId}`;
+  /** The shared channel of bulk publishes: `[userId, message][]`. */
+  const FANOUT_CHANNEL = `${prefix}:fanout`;
   const events = new EventEmitter();
   const options = {
     lazyConnect: false,

@@ -23,7 +23,7 @@ export function createLocalPresence(localUsers: () => string[]): Presence {
 }
 
 /**
- * Redis presence: key `herald:presence:<userId>` is a sorted set of instance ids scored by expiry
+ * Redis presence: key `<prefix>:presence:<userId>` is a sorted set of instance ids scored by expiry
  * time. Every refresh (a third of the TTL) re-scores this instance's users; readers ignore expired
  * scores, so a crashed instance's users go offline within PRESENCE_TTL_MS.
  */
@@ -31,6 +31,8 @@ export function createRedisPresence(options: {
   url: string;
   instanceId: string;
   ttlMs: number;
+  /** REDIS_PREFIX. */
+  prefix: string;
   localUsers: () => string[];
   /** Whether this instance holds a stream of the user right now (answered without Redis). */
   isLocal: (userId: string) => boolean;
@@ -51,10 +53,10 @@ export function createRedisPresence(options: {
       const now = Date.now();
       const pipeline = redis.pipeline();
       for (const u of users.slice(i, i + CHUNK)) {
-        pipeline.zadd(`herald:presence:${u}`, now + options.ttlMs, options.instanceId);
-        pipeline.pexpire(`herald:presence:${u}`, options.ttlMs * 2);
+        pipeline.zadd(`${options.prefix}:presence:${u}`, now + options.ttlMs, options.instanceId);
+        pipeline.pexpire(`${options.prefix}:presence:${u}`, options.ttlMs * 2);
       }
-      if (i === 0) for (const u of gone) pipeline.zrem(`herald:presence:${u}`, options.instanceId);
+      if (i === 0) for (const u of gone) pipeline.zrem(`${options.prefix}:presence:${u}`, options.instanceId);
       if (pipeline.length > 0) await pipeline.exec();
     }
   };
@@ -69,7 +71,7 @@ export function createRedisPresence(options: {
     async online(userIds) {
       const now = Date.now();
       const pipeline = redis.pipeline();
-      for (const u of userIds) pipeline.zcount(`herald:presence:${u}`, now, '+inf');
+      for (const u of userIds) pipeline.zcount(`${options.prefix}:presence:${u}`, now, '+inf');
       const results = (await pipeline.exec()) ?? [];
       // This instance's own streams count at once (Redis learns of them at the next refresh).
       return new Set(userIds.filter((u, i) => options.isLocal(u) || Number(results[i]?.[1] ?? 0) > 0));
@@ -77,7 +79,7 @@ export function createRedisPresence(options: {
     async close() {
       clearInterval(timer);
       const pipeline = redis.pipeline();
-      for (const u of previous) pipeline.zrem(`herald:presence:${u}`, options.instanceId);
+      for (const u of previous) pipeline.zrem(`${options.prefix}:presence:${u}`, options.instanceId);
       await pipeline.exec().catch(() => {});
       redis.disconnect();
     },

@@ -3,7 +3,7 @@ import { encodeCursor } from '../../src/notifications/cursor.ts';
 import { pruneExpired } from '../../src/notifications/retention.ts';
 import { Emit, Inbox, InboxEvents, MarkRead, NotificationAdded } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { BACKENDS } from '../helpers/backends.ts';
+import { BACKENDS, TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/backends.ts';
 
 type Added = { notificationAdded: { title: string; cursor: string; recipientId: string } };
 
@@ -117,5 +117,24 @@ describe.each(BACKENDS)('live delivery (%s)', (backend) => {
     expect((await post.take<Added>(1))[0]!.data.notificationAdded.title).toBe('over the wire');
     expect((await network.take<{ notificationAdded: { title: string } }>(1))[0]!.data.notificationAdded.title).toBe('over the wire');
     await network.close();
+  });
+});
+
+describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL)('deployments sharing one Redis', () => {
+  it('see nothing of each other when their REDIS_PREFIX differs, even for the same user ids', async () => {
+    const [a, b] = await Promise.all([startTestApp('postgres+redis'), startTestApp('postgres+redis')]);
+    try {
+      expect(a.config.REDIS_PREFIX).not.toBe(b.config.REDIS_PREFIX);
+      const stream = await a.subscribe(NotificationAdded, { after: encodeCursor(0) }, { token: await a.token('shared-id') });
+      const emitOn = async (t: TestApp, title: string) =>
+        t.execute(Emit, { input: { recipientIds: ['shared-id'], title, body: 'b', type: 'UPDATE' } }, await t.producerToken());
+      await emitOn(b, 'from the other deployment');
+      await emitOn(a, 'from this deployment');
+      const [event] = await stream.take<Added>(1);
+      expect(event!.data.notificationAdded.title).toBe('from this deployment');
+      expect(await stream.quietFor(300)).toBe(true);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 });

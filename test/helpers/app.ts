@@ -45,7 +45,7 @@ export async function startTestApp(backend: Backend, overrides: Record<string, s
     JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: 'silent',
     CATCHUP_INTERVAL_MS: '60000',
-    ...(resources.url ? { DATABASE_URL: resources.url, REDIS_URL: process.env.REDIS_URL } : {}),
+    ...(resources.url ? { DATABASE_URL: resources.url, REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: resources.redisPrefix } : {}),
     ...overrides,
   });
   const app = await createApp({ config, db: resources.db, bus: resources.bus, log: createLogger('silent') });

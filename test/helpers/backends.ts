@@ -37,7 +37,9 @@ export async function createScratchDatabase(prefix = 'herald_t'): Promise<{ url:
 }
 
 /** Opens a migrated database and a bus for a backend; `close` releases both (and drops the database). */
-export async function openBackend(backend: Backend): Promise<{ db: Database; bus: Bus; url?: string; close: () => Promise<void> }> {
+export async function openBackend(
+  backend: Backend,
+): Promise<{ db: Database; bus: Bus; url?: string; redisPrefix?: string; close: () => Promise<void> }> {
   if (backend === 'embedded') {
     const db = await openDatabase({});
     await db.migrate();
@@ -47,11 +49,14 @@ export async function openBackend(backend: Backend): Promise<{ db: Database; bus
   const scratch = await createScratchDatabase();
   const db = await openDatabase({ url: scratch.url, poolSize: 5 });
   await db.migrate();
-  const bus = createRedisBus(TEST_REDIS_URL!, createLogger('silent'));
+  // Test files run in parallel on one Redis, each on its own database: each gets its own namespace.
+  const redisPrefix = `herald-t${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const bus = createRedisBus(TEST_REDIS_URL!, createLogger('silent'), redisPrefix);
   return {
     db,
     bus,
     url: scratch.url,
+    redisPrefix,
     async close() {
       await bus.close();
       await db.close();
