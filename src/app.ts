@@ -55,6 +55,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     if (applied.length) log.info({ applied }, 'migrations applied');
   }
   const bus = options.bus ?? (config.REDIS_URL ? createRedisBus(config.REDIS_URL, log, config.REDIS_PREFIX) : createMemoryBus());
+  // Publishes made before Redis is connected fail (the rows are safe, delivery waits for a catch-up):
+  // give it a moment at start-up, but start without Redis if it is down (delivery, not truth).
+  await bus.connected(5_000);
   const hub = new Hub({
     sql: db.sql,
     bus,

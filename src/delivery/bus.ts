@@ -25,6 +25,8 @@ export interface Bus {
   onFanout(listener: (entries: readonly (readonly [string, InboxMessage])[]) => void): void;
   /** Called after the connection came back (subscriptions are restored): time to fill gaps. */
   onReconnect(listener: () => void): void;
+  /** Resolves once the bus is connected, or after `timeoutMs` (Redis down: start anyway). */
+  connected(timeoutMs: number): Promise<void>;
   /** Resolves when the bus is usable (Redis answers PING). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -51,6 +53,7 @@ export function createMemoryBus(): Bus {
     },
     onFanout() {},
     onReconnect() {},
+    async connected() {},
     async ping() {},
     async close() {},
   };
@@ -92,20 +95,36 @@ export function createRedisBus(url: string, log: Logger, prefix = 'herald'): Bus
   const pubsub = new RedisPubSub({ publisher, subscriber });
   const fanoutListeners: ((entries: [string, InboxMessage][]) => void)[] = [];
   const fanout = pubsub.subscribe(FANOUT_CHANNEL, ((entries: [string, InboxMessage][]) => {
-    for (const listener of fanoutListeners) listener(entries);
+    // An empty fan-out is a catch-up call: some instance's publishes failed while its publisher was
+    // disconnected; every instance re-reads its streams' missing positions now, not at the next sweep.
+    if (entries.length === 0) events.emit('reconnect');
+    else for (const listener of fanoutListeners) listener(entries);
   }) as (m: unknown) => void);
+  let publishFailed = false;
+  const failed = (error: unknown) => {
+    publishFailed = true;
+    throw error;
+  };
+  publisher.on('ready', () => {
+    if (!publishFailed) return;
+    publishFailed = false;
+    log.info('redis publisher reconnected: asking every instance to fill gaps from the database');
+    pubsub.publish(FANOUT_CHANNEL, []).catch(() => {
+      publishFailed = true;
+    });
+  });
   fanout.catch((error: Error) => log.warn({ err: error.message }, 'fan-out subscription failed'));
   return {
     kind: 'redis',
     async publish(userId, message) {
-      await pubsub.publish(channel(userId), message);
+      await pubsub.publish(channel(userId), message).catch(failed);
     },
     async publishMany(messages) {
       if (messages.size < FANOUT_MIN_USERS) {
-        await Promise.all([...messages].map(([userId, message]) => pubsub.publish(channel(userId), message)));
+        await Promise.all([...messages].map(([userId, message]) => pubsub.publish(channel(userId), message))).catch(failed);
         return;
       }
-      await pubsub.publish(FANOUT_CHANNEL, [...messages]);
+      await pubsub.publish(FANOUT_CHANNEL, [...messages]).catch(failed);
     },
     async subscribe(userId, onMessage) {
       const id = await pubsub.subscribe(channel(userId), onMessage as (m: unknown) => void);
@@ -116,6 +135,18 @@ export function createRedisBus(url: string, log: Logger, prefix = 'herald'): Bus
     },
     onReconnect(listener) {
       events.on('reconnect', listener);
+    },
+    async connected(timeoutMs) {
+      const ready = (client: Redis) =>
+        client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => client.once('ready', () => resolve()));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([ready(publisher), ready(subscriber), fanout.catch(() => {})]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
     },
     async ping() {
       await fanout;
