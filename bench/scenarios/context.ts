@@ -29,9 +29,14 @@ export class ScenarioContext {
    * by processes outside the benchmark is at most cfg.quietOtherPct of a core.
    */
   async waitQuiet(srv: RunningServer, gen: LoadGen | null): Promise<{ waitedSeconds: number; otherPct: number }> {
+    return this.waitQuietWith(() => this.meter(srv, gen));
+  }
+
+  /** waitQuiet with another set of processes counted as the benchmark's own (`meter`). */
+  async waitQuietWith(meter: () => CpuMeter): Promise<{ waitedSeconds: number; otherPct: number }> {
     const t0 = Date.now();
     for (;;) {
-      const m = this.meter(srv, gen).start();
+      const m = meter().start();
       await sleep(500);
       const w = m.stop();
       const waited = (Date.now() - t0) / 1000;

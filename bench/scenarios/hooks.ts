@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { Client } from 'undici';
 import type { Config } from '../config.ts';
-import { nowMs, sleep } from '../lib/clock.ts';
+import { nowMs } from '../lib/clock.ts';
 import { ADMIN_DATABASE_URL, BENCH_DATABASE_URL } from '../lib/db.ts';
 import { CpuMeter, findInfraPids, HAS_TASKSET } from '../lib/proc.ts';
 import { type RunningServer, startServer } from '../lib/server.ts';
@@ -80,18 +80,8 @@ export function hookMeter(srv: RunningServer, db: HookDatabase): CpuMeter {
 }
 
 /** ScenarioContext.waitQuiet for the hook database: wait (bounded) until unrelated load is low. */
-export async function hookWaitQuiet(ctx: ScenarioContext, srv: RunningServer, db: HookDatabase) {
-  const t0 = Date.now();
-  for (;;) {
-    const m = hookMeter(srv, db).start();
-    await sleep(500);
-    const w = m.stop();
-    const waited = (Date.now() - t0) / 1000;
-    if (w.otherPct <= ctx.cfg.quietOtherPct || waited >= ctx.cfg.quietWaitSeconds) {
-      if (w.otherPct > ctx.cfg.quietOtherPct) ctx.log(`  (machine still busy: other processes use ${w.otherPct}% of a core)`);
-      return { waitedSeconds: Math.round(waited * 10) / 10, otherPct: w.otherPct };
-    }
-  }
+export function hookWaitQuiet(ctx: ScenarioContext, srv: RunningServer, db: HookDatabase) {
+  return ctx.waitQuietWith(() => hookMeter(srv, db));
 }
 
 /**
