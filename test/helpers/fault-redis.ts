@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { Redis } from 'ioredis';
-import { freePort } from './cluster.ts';
+import { PrivateRedis as RedisProcess } from './chaos-redis.ts';
 
 /**
- * A private redis-server child process on a free port (no persistence), so a test can count
- * channels (PUBSUB CHANNELS / NUMSUB) without other test files' subscribers in the way.
+ * A private redis-server (see chaos-redis.ts) with a client, so a test can count channels
+ * (PUBSUB CHANNELS / NUMSUB) without other test files' subscribers in the way.
  */
 export interface PrivateRedis {
   url: string;
@@ -18,33 +16,12 @@ export interface PrivateRedis {
 }
 
 export async function startPrivateRedis(): Promise<PrivateRedis> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited:\n${output}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (up) break;
-    if (Date.now() > deadline) throw new Error(`redis-server not ready after 10 s:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  const server = new RedisProcess();
+  await server.start();
+  const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
   client.on('error', () => {});
   return {
-    url,
+    url: server.url,
     client,
     async numsub(channels) {
       const reply = (await client.call('PUBSUB', 'NUMSUB', ...channels)) as (string | number)[];
@@ -57,8 +34,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     },
     async stop() {
       client.disconnect();
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await exited;
+      await server.stop();
     },
   };
 }
