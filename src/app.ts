@@ -19,8 +19,11 @@ import { type Bus, createMemoryBus, createRedisBus } from './delivery/bus.ts';
 import { Hub } from './delivery/hub.ts';
 import { createLocalPresence, createRedisPresence } from './delivery/presence.ts';
 import { SseRegistry } from './delivery/sse.ts';
-import { createSseEndpoint, useCursorSubscriptions } from './delivery/sse-endpoint.ts';
 import { ErrorCode, isDatabaseUnavailable } from './errors.ts';
+import { createOperationsEndpoint, type OperationsStats } from './http/operations.ts';
+import { PlanCache } from './http/plans.ts';
+import { MAX_BODY_BYTES } from './http/request.ts';
+import { createSseEndpoint, useCursorSubscriptions } from './http/sse-endpoint.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Emitter } from './notifications/emit.ts';
 import { startRetention } from './notifications/retention.ts';
@@ -30,7 +33,12 @@ export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   services: Services;
   sse: SseRegistry;
-  /** The node request listener: SSE subscriptions (see delivery/sse-endpoint.ts), everything else through Yoga. */
+  /** Counters of the endpoint serving POSTed queries and mutations outside Yoga. */
+  operations: () => OperationsStats;
+  /**
+   * The node request listener: SSE subscriptions (http/sse-endpoint.ts), POSTed queries and
+   * mutations (http/operations.ts), everything else through Yoga.
+   */
   handler: (req: IncomingMessage, res: ServerResponse) => void;
   /** Graceful stop: end streams (clients reconnect elsewhere), finish emits, close connections. */
   close(): Promise<void>;
@@ -113,6 +121,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
+    maxRequestBodySize: MAX_BODY_BYTES,
     graphiql: { title: 'Herald', subscriptionsProtocol: 'GRAPHQL_SSE' },
     logging: log,
     maskedErrors: { maskError },
@@ -135,17 +144,29 @@ export async function createApp(options: AppOptions): Promise<App> {
       useGraphQlJit(),
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
       useCursorSubscriptions(),
-      ...(config.BENCH_STATS ? [useStats(services, sse)] : []),
+      ...(config.BENCH_STATS ? [useStats(services, sse, () => operations.stats())] : []),
     ],
   });
 
+  // Herald's own endpoints in front of Yoga: SSE subscriptions, then POSTed queries and mutations.
+  const plans = new PlanCache(schema);
+  const mask = (error: unknown) => maskError(error, 'Unexpected error.', isDev) as GraphQLError;
+  const operations = createOperationsEndpoint({
+    path: '/graphql',
+    plans,
+    context: contextFor,
+    maskError: mask,
+    fallback: yoga,
+    fetchAPI: yoga.fetchAPI,
+  });
   const handler = createSseEndpoint({
     schema,
+    plans,
     path: '/graphql',
     registry: sse,
     context: contextFor,
-    maskError: (error) => maskError(error, 'Unexpected error.', isDev) as GraphQLError,
-    fallback: yoga,
+    maskError: mask,
+    fallback: operations,
     eventContext: { services, auth: null, authError: null, lastEventId: null },
   });
 
@@ -154,6 +175,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     yoga,
     services,
     sse,
+    operations: () => operations.stats(),
     handler,
     async close() {
       if (closed) return;
@@ -171,7 +193,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 }
 
 /** GET /stats: stream, buffer and memory counters (BENCH_STATS=true). `?gc=1` collects garbage first. */
-function useStats(services: Services, sse: SseRegistry): Plugin {
+function useStats(services: Services, sse: SseRegistry, operations: () => OperationsStats): Plugin {
   return {
     onRequest({ request, url, endResponse, fetchAPI }) {
       if (url.pathname !== '/stats' || request.method !== 'GET') return;
@@ -185,6 +207,7 @@ function useStats(services: Services, sse: SseRegistry): Plugin {
         fetchAPI.Response.json({
           ...services.hub.stats(),
           ...sse.stats(),
+          operations: operations(),
           rss: mem.rss,
           heapUsed: mem.heapUsed,
           external: mem.external,

@@ -36,7 +36,8 @@ export const herald: Target = {
   prepare: recreateBenchDatabase,
   launch: (port, opts) => ({
     command: process.execPath,
-    args: ['--expose-gc', '--import', 'tsx', SERVER_ENTRY],
+    // BENCH_HERALD_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=prof".
+    args: ['--expose-gc', ...(process.env.BENCH_HERALD_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', SERVER_ENTRY],
     cwd: REPO_ROOT,
     env: {
       PORT: String(port),

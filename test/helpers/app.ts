@@ -25,7 +25,7 @@ export interface TestApp {
   token(sub: string, options?: { scope?: string; expiresInSeconds?: number }): Promise<string>;
   /** A producer token (scope notifications:emit). */
   producerToken(): Promise<string>;
-  /** Executes a typed document as `token`'s user, in process (yoga.fetch). */
+  /** Executes a typed document as `token`'s user, over real HTTP (POST /graphql on `listen()`'s port). */
   execute<R, V>(document: TypedDocumentNode<R, V>, variables: V, token?: string | null): Promise<GraphQLResponse<R>>;
   /** Opens an SSE subscription (distinct-connection mode) over real HTTP on a local port. */
   subscribe<V>(
@@ -52,7 +52,6 @@ export async function startTestApp(backend: Backend, overrides: Record<string, s
   const readers: SseReader[] = [];
   let server: Server | undefined;
   let listening: Promise<string> | undefined;
-  const base = 'http://herald.test';
   const t: TestApp = {
     app,
     backend,
@@ -60,7 +59,7 @@ export async function startTestApp(backend: Backend, overrides: Record<string, s
     token: (sub, o = {}) => signToken(TEST_SECRET, { sub, scope: o.scope, expiresInSeconds: o.expiresInSeconds }),
     producerToken: () => signToken(TEST_SECRET, { sub: 'producer', scope: EMIT_SCOPE }),
     async execute(document, variables, token) {
-      const response = await app.yoga.fetch(`${base}/graphql`, {
+      const response = await fetch(`${await t.listen()}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify({ query: print(document), variables }),

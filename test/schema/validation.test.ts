@@ -49,7 +49,7 @@ describe.each(BACKENDS)('bad input gets a coded error and writes nothing (%s)', 
   });
 
   it('never answers bad JSON or a bad query with a 500', async () => {
-    const res = await t.app.yoga.fetch('http://herald.test/graphql', {
+    const res = await fetch(`${await t.listen()}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await t.token('v-user')}` },
       body: '{"query": "{ unreadCount',

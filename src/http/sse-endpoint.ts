@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   createSourceEventStream,
-  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   execute,
@@ -9,19 +8,17 @@ import {
   GraphQLError,
   type GraphQLSchema,
   getArgumentValues,
-  getOperationAST,
   getVariableValues,
   locatedError,
-  type OperationDefinitionNode,
-  parse,
-  validate,
 } from 'graphql';
-import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
+import type { CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import { type Context, type Credentials, unauthenticated } from '../context.ts';
+import type { HubStream, StreamEvent, StreamSink } from '../delivery/hub.ts';
+import type { SseConnection, SseRegistry } from '../delivery/sse.ts';
 import { openStream, STREAM_FIELDS, type StreamField } from '../schema/subscriptions.ts';
-import type { HubStream, StreamEvent, StreamSink } from './hub.ts';
-import type { SseConnection, SseRegistry } from './sse.ts';
+import type { Plan, PlanCache } from './plans.ts';
+import { type Params, paramsFromSearch, parseParams, readBody, withBody } from './request.ts';
 
 /**
  * GraphQL subscriptions over SSE ("distinct connections" mode of GraphQL over SSE: GET or POST on
@@ -45,6 +42,8 @@ import type { SseConnection, SseRegistry } from './sse.ts';
  */
 export interface SseEndpointOptions {
   schema: GraphQLSchema;
+  /** Parsed, validated and compiled documents (shared with the operations endpoint). */
+  plans: PlanCache;
   /** The GraphQL endpoint's path. */
   path: string;
   registry: SseRegistry;
@@ -57,69 +56,35 @@ export interface SseEndpointOptions {
   eventContext: Context;
 }
 
-interface Plan {
-  document: DocumentNode;
-  operation: OperationDefinitionNode;
-  operationName: string | undefined;
-  compiled: CompiledQuery | undefined;
+interface SubscriptionPlan extends Plan {
   /** Set when the operation is one of Herald's stream fields: opened directly on the hub. */
   field: { name: StreamField; node: FieldNode } | undefined;
 }
 
-interface Params {
-  query?: unknown;
-  variables?: unknown;
-  operationName?: unknown;
-}
-
-const MAX_PLANS = 500;
-const MAX_BODY_BYTES = 1 << 20;
-
 /** Returns the node request handler: SSE subscriptions here, the rest to `fallback`. */
 export function createSseEndpoint(options: SseEndpointOptions) {
   const { schema, registry } = options;
-  // Parsed, validated and compiled once per distinct document (null: not a valid subscription).
-  const plans = new Map<string, Plan | null>();
 
-  function planFor(query: string, operationName: string | undefined): Plan | null {
-    const key = `${operationName ?? ''}\u0000${query}`;
-    const cached = plans.get(key);
-    if (cached !== undefined) return cached;
-    let plan: Plan | null = null;
-    try {
-      const document = parse(query);
-      const operation = getOperationAST(document, operationName);
-      if (operation?.operation === 'subscription' && validate(schema, document).length === 0) {
-        let compiled: CompiledQuery | undefined;
-        try {
-          const c = compileQuery(schema, document, operationName);
-          if (isCompiledQuery(c)) compiled = c;
-        } catch {
-          // graphql-jit cannot compile it: events run through graphql-js instead.
-        }
-        const [root] = operation.selectionSet.selections;
-        const field =
-          operation.selectionSet.selections.length === 1 &&
-          root?.kind === 'Field' &&
-          !root.directives?.length &&
-          Object.hasOwn(STREAM_FIELDS, root.name.value) &&
-          compiled
-            ? { name: root.name.value as StreamField, node: root }
-            : undefined;
-        plan = { document, operation, operationName, compiled, field };
-      }
-    } catch {
-      // A syntax error: Yoga reports it.
-    }
-    if (plans.size >= MAX_PLANS) plans.delete(plans.keys().next().value!);
-    plans.set(key, plan);
-    return plan;
+  /** The plan of a subscription document, or null (not a valid subscription: Yoga answers it). */
+  function planFor(params: Params | null): SubscriptionPlan | null {
+    const plan = params ? options.plans.get(params.query, params.operationName) : null;
+    if (plan?.operation.operation !== 'subscription') return null;
+    const [root] = plan.operation.selectionSet.selections;
+    const field =
+      plan.operation.selectionSet.selections.length === 1 &&
+      root?.kind === 'Field' &&
+      !root.directives?.length &&
+      Object.hasOwn(STREAM_FIELDS, root.name.value) &&
+      plan.compiled
+        ? { name: root.name.value as StreamField, node: root }
+        : undefined;
+    return { ...plan, field };
   }
 
   async function serve(
     req: IncomingMessage,
     res: ServerResponse,
-    plan: Plan,
+    plan: SubscriptionPlan,
     variables: Record<string, unknown> | undefined,
     ticket: string | null,
   ) {
@@ -171,8 +136,8 @@ export function createSseEndpoint(options: SseEndpointOptions) {
 
   async function serveStream(
     connection: SseConnection,
-    plan: Plan,
-    field: NonNullable<Plan['field']>,
+    plan: SubscriptionPlan,
+    field: NonNullable<SubscriptionPlan['field']>,
     context: Context,
     variables: Record<string, unknown> | undefined,
   ) {
@@ -198,12 +163,18 @@ export function createSseEndpoint(options: SseEndpointOptions) {
       void stream.return?.();
       return;
     }
-    const writer = new StreamWriter(connection, stream, (plan as Plan & { compiled: CompiledQuery }).compiled, variables, options);
+    const writer = new StreamWriter(
+      connection,
+      stream,
+      (plan as SubscriptionPlan & { compiled: CompiledQuery }).compiled,
+      variables,
+      options,
+    );
     connection.onClose = writer;
     stream.attach(writer);
   }
 
-  async function pump(connection: SseConnection, iterator: AsyncIterator<unknown>, plan: Plan, args: ExecutionArgs) {
+  async function pump(connection: SseConnection, iterator: AsyncIterator<unknown>, plan: SubscriptionPlan, args: ExecutionArgs) {
     const { compiled } = plan;
     for (;;) {
       let item: IteratorResult<unknown>;
@@ -239,35 +210,16 @@ export function createSseEndpoint(options: SseEndpointOptions) {
     }
   }
 
-  function readBody(req: IncomingMessage): Promise<Buffer | null> {
-    return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      });
-      req.on('end', () => resolve(size <= MAX_BODY_BYTES ? Buffer.concat(chunks) : null));
-      req.on('error', () => resolve(null));
-    });
-  }
-
   async function handlePost(req: IncomingMessage, res: ServerResponse) {
     const body = await readBody(req);
-    let params: Params | undefined;
-    try {
-      params = body ? (JSON.parse(body.toString('utf8')) as Params) : undefined;
-    } catch {
-      params = undefined;
-    }
-    const plan = params && typeof params.query === 'string' ? planFor(params.query, stringOrUndefined(params.operationName)) : null;
-    if (!plan || !params || !isVariables(params.variables)) {
+    const params = parseParams(body);
+    const plan = planFor(params);
+    if (!plan || !params) {
       // Not ours after all: Yoga reads the body we already consumed from `req.body`.
-      (req as IncomingMessage & { body?: unknown }).body = body ?? Buffer.alloc(0);
-      options.fallback(req, res);
+      options.fallback(withBody(req, body), res);
       return;
     }
-    await serve(req, res, plan, params.variables ?? undefined, null);
+    await serve(req, res, plan, params.variables, null);
   }
 
   return function handle(req: IncomingMessage, res: ServerResponse) {
@@ -293,19 +245,13 @@ export function createSseEndpoint(options: SseEndpointOptions) {
       return;
     }
     const search = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-    const query = search.get('query');
-    const plan = query ? planFor(query, search.get('operationName') ?? undefined) : null;
-    let variables: unknown;
-    try {
-      variables = JSON.parse(search.get('variables') ?? 'null');
-    } catch {
-      variables = 'invalid';
-    }
-    if (!plan || !isVariables(variables)) {
+    const params = paramsFromSearch(search);
+    const plan = planFor(params);
+    if (!plan || !params) {
       options.fallback(req, res);
       return;
     }
-    serve(req, res, plan, variables ?? undefined, search.get('ticket')).catch(done);
+    serve(req, res, plan, params.variables, search.get('ticket')).catch(done);
   };
 }
 
@@ -380,14 +326,6 @@ class StreamWriter implements StreamSink {
 function resumeCursor(event: unknown): string | undefined {
   const e = event as { type?: unknown; cursor?: unknown } | null;
   return e?.type === 'added' && typeof e.cursor === 'string' ? e.cursor : undefined;
-}
-
-function stringOrUndefined(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-function isVariables(value: unknown): value is Record<string, unknown> | null | undefined {
-  return value === undefined || value === null || (typeof value === 'object' && !Array.isArray(value));
 }
 
 function maskResult(result: ExecutionResult, maskError: (error: unknown) => GraphQLError): ExecutionResult {
