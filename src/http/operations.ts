@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionResult, GraphQLError } from 'graphql';
 import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
-import type { Context, Credentials } from '../context.ts';
+import { type Context, type Credentials, releaseContext } from '../context.ts';
 import type { PlanCache } from './plans.ts';
 import { parseParams, readBody, withBody } from './request.ts';
 
@@ -61,7 +61,12 @@ export function createOperationsEndpoint(options: OperationsEndpointOptions) {
     const authorization = req.headers.authorization ?? null;
     const lastEventId = header(req, 'last-event-id');
     const context = await options.context({ authorization, ticket: null, lastEventId });
-    const result = (await plan.compiled.query(undefined, context, params.variables ?? null)) as ExecutionResult;
+    let result: ExecutionResult;
+    try {
+      result = (await plan.compiled.query(undefined, context, params.variables ?? null)) as ExecutionResult;
+    } finally {
+      releaseContext(context);
+    }
     if (!result.errors?.length) {
       const text = JSON.stringify(result);
       res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(text) });
