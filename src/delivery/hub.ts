@@ -5,6 +5,7 @@ import { encodeCursor } from '../notifications/cursor.ts';
 import { fromRow, NOTIFICATION_COLUMNS, type NotificationRecord, type NotificationRow } from '../notifications/model.ts';
 import type { Bus } from './bus.ts';
 import { type ChangeKind, fromWire, type InboxMessage } from './messages.ts';
+import { inPacedChunks } from './paced.ts';
 
 /** One event on a user's stream, in the order the client must see it. */
 export type StreamEvent =
@@ -236,6 +237,8 @@ export class Hub {
   private readonly maxStreamsPerUser: number;
   readonly maxQueuedEvents: number;
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly catchupIntervalMs: number;
+  private sweeping = false;
   /** One timer for all streams' credential expiry (a timer per stream cost memory per stream). */
   private readonly expiryTimer: NodeJS.Timeout;
   private closing = false;
@@ -255,6 +258,7 @@ export class Hub {
         if (entry) this.dispatch(entry, message);
       }
     });
+    this.catchupIntervalMs = options.catchupIntervalMs;
     this.sweepTimer = setInterval(() => void this.sweep(), options.catchupIntervalMs);
     this.sweepTimer.unref();
     this.expiryTimer = setInterval(() => this.expireDue(), 1_000);
@@ -505,14 +509,15 @@ export class Hub {
 
   /** The safety net: one query for all local users; streams behind the database catch up. */
   private async sweep() {
-    if (this.users.size === 0) return;
+    if (this.users.size === 0 || this.sweeping) return;
+    this.sweeping = true;
     try {
-      // In chunks, so that a sweep over many users never holds the event loop for long.
-      const ids = [...this.users.keys()];
-      for (let i = 0; i < ids.length; i += 1_000) {
+      // In small chunks spread over half the interval (see inPacedChunks).
+      await inPacedChunks([...this.users.keys()], { size: 250, spreadMs: this.catchupIntervalMs / 2 }, async (ids) => {
+        if (this.closing) return;
         const rows = await this.sql.query<{ user_id: string; last_seq: bigint | string }>(
           'SELECT user_id, last_seq FROM inbox_state WHERE user_id = ANY($1::text[])',
-          [ids.slice(i, i + 1_000)],
+          [ids],
         );
         for (const row of rows) {
           const entry = this.users.get(row.user_id);
@@ -520,9 +525,11 @@ export class Hub {
             if (Number(row.last_seq) > s.lastSeq && !s.catchingUp) void this.catchUp(s);
           }
         }
-      }
+      });
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, 'catch-up sweep failed');
+    } finally {
+      this.sweeping = false;
     }
   }
 }

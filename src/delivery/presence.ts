@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
+import { inPacedChunks } from './paced.ts';
 
 /**
  * Who is online: users with at least one open stream on any instance (seed 001's online users).
@@ -41,31 +42,29 @@ export function createRedisPresence(options: {
   const redis = new Redis(options.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'herald-presence' });
   redis.on('error', () => {});
   let previous = new Set<string>();
-  // In chunks, each sent before the next is built: with many users one pipeline would hold the
-  // event loop for tens of milliseconds (a visible stall in delivery latency).
-  const CHUNK = 500;
+  const intervalMs = Math.max(200, Math.floor(options.ttlMs / 3));
   const refresh = async () => {
     const users = options.localUsers();
     const current = new Set(users);
     const gone = [...previous].filter((u) => !current.has(u));
     previous = current;
-    for (let i = 0; i < users.length || (i === 0 && gone.length > 0); i += CHUNK) {
+    if (users.length === 0 && gone.length === 0) return;
+    // Spread over half the interval (see inPacedChunks); expiry is ttl from each chunk's own time.
+    await inPacedChunks(users.length > 0 ? users : [null], { size: 100, spreadMs: intervalMs / 2 }, async (chunk, index) => {
       const now = Date.now();
       const pipeline = redis.pipeline();
-      for (const u of users.slice(i, i + CHUNK)) {
+      for (const u of chunk) {
+        if (u === null) continue;
         pipeline.zadd(`${options.prefix}:presence:${u}`, now + options.ttlMs, options.instanceId);
         pipeline.pexpire(`${options.prefix}:presence:${u}`, options.ttlMs * 2);
       }
-      if (i === 0) for (const u of gone) pipeline.zrem(`${options.prefix}:presence:${u}`, options.instanceId);
+      if (index === 0) for (const u of gone) pipeline.zrem(`${options.prefix}:presence:${u}`, options.instanceId);
       if (pipeline.length > 0) await pipeline.exec();
-    }
+    });
   };
-  const timer = setInterval(
-    () => {
-      refresh().catch((e: Error) => options.log.debug({ err: e.message }, 'presence refresh failed'));
-    },
-    Math.max(200, Math.floor(options.ttlMs / 3)),
-  );
+  const timer = setInterval(() => {
+    refresh().catch((e: Error) => options.log.debug({ err: e.message }, 'presence refresh failed'));
+  }, intervalMs);
   timer.unref();
   return {
     async online(userIds) {
