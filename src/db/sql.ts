@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 
@@ -19,16 +20,32 @@ export interface Sql {
   transaction<T>(fn: (tx: Sql) => Promise<T>, options?: { isolation?: 'REPEATABLE READ' | 'SERIALIZABLE' }): Promise<T>;
 }
 
+/**
+ * Herald's statements are a fixed set of texts, so on PostgreSQL each runs as a named prepared
+ * statement: each connection parses it once and PostgreSQL can keep its plan, instead of parsing
+ * and planning every emit's statement again (measured with the bench at 1,000 emits/s: PostgreSQL
+ * used about 0.6 ms of CPU per emit with unnamed statements).
+ */
+const statementNames = new Map<string, string>();
+function prepared(text: string, params: readonly unknown[]): pg.QueryConfig {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `herald_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values: params as unknown[] };
+}
+
 export function poolSql(pool: pg.Pool): Sql {
   return {
     async query<T>(text: string, params: readonly unknown[] = []) {
-      return (await pool.query(text, params as unknown[])).rows as T[];
+      return (await pool.query(prepared(text, params))).rows as T[];
     },
     async transaction(fn, options) {
       const client = await pool.connect();
       const tx: Sql = {
         async query<T>(text: string, params: readonly unknown[] = []) {
-          return (await client.query(text, params as unknown[])).rows as T[];
+          return (await client.query(prepared(text, params))).rows as T[];
         },
         transaction: (inner) => inner(tx),
       };
