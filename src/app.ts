@@ -84,7 +84,13 @@ export async function createApp(options: AppOptions): Promise<App> {
         log,
       })
     : createLocalPresence(() => hub.onlineUsers());
-  const emitter = new Emitter({ db, bus, log, idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS });
+  const emitter = new Emitter({
+    db,
+    bus,
+    log,
+    idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS,
+    maxConcurrentBatches: config.EMIT_CONCURRENT_COMMITS,
+  });
   const authenticator = createAuthenticator(config);
   const services: Services = { config, db, bus, hub, emitter, authenticator, presence, log };
   const sse = new SseRegistry({

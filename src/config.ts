@@ -63,6 +63,12 @@ const schema = z.object({
     .positive()
     .max(24 * 30)
     .default(24),
+  /**
+   * Grouped commits of emits in flight at once. Emits that arrive while they run wait and go
+   * together in the next one: fewer in flight means bigger groups, fewer round trips to PostgreSQL
+   * and Redis per emit (higher throughput), at the price of up to one more round trip of latency.
+   */
+  EMIT_CONCURRENT_COMMITS: z.coerce.number().int().min(1).max(64).default(4),
   /** Interval of the SSE heartbeat comment (one shared timer for all streams). */
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   /** A stream whose unsent data exceeds this many bytes is dropped (slow reader). */
