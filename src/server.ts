@@ -1,9 +1,18 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import v8 from 'node:v8';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { EmbeddedDatabaseError } from './db/index.ts';
 import { createLogger } from './logger.ts';
+
+// V8 moves objects from allocation sites whose objects often survive a young-generation GC
+// straight to the old generation ("pretenuring"). Under load every request's objects live a few
+// milliseconds too long for that heuristic, so they were all pretenured: the old generation grew by
+// megabytes per second of garbage and full GCs paused delivery. Measured with --trace-gc at 1,000
+// emits/s: 2 MB promoted per young GC before, 0.7 MB after, and young GC pauses of 10-24 ms down
+// to 5-11 ms. Set before anything is served.
+v8.setFlagsFromString('--no-allocation-site-pretenuring');
 
 /** Starts one Herald instance: listens, and stops gracefully on SIGTERM/SIGINT. */
 async function main() {
