@@ -3,7 +3,7 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { PubSub } from 'graphql-subscriptions';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
-import type { InboxMessage } from './messages.ts';
+import { type InboxMessage, type PackedFanout, packFanout, unpackFanout } from './messages.ts';
 
 /**
  * The delivery fabric between instances: one channel per user. Delivery only, never truth:
@@ -94,7 +94,9 @@ export function createRedisBus(url: string, log: Logger, prefix = 'herald'): Bus
   });
   const pubsub = new RedisPubSub({ publisher, subscriber });
   const fanoutListeners: ((entries: [string, InboxMessage][]) => void)[] = [];
-  const fanout = pubsub.subscribe(FANOUT_CHANNEL, ((entries: [string, InboxMessage][]) => {
+  const fanout = pubsub.subscribe(FANOUT_CHANNEL, ((payload: PackedFanout | [string, InboxMessage][]) => {
+    // A plain array is an unpacked fan-out (an instance of an earlier version during a rolling upgrade).
+    const entries = Array.isArray(payload) ? payload : unpackFanout(payload);
     // An empty fan-out is a catch-up call: some instance's publishes failed while its publisher was
     // disconnected; every instance re-reads its streams' missing positions now, not at the next sweep.
     if (entries.length === 0) events.emit('reconnect');
@@ -124,7 +126,7 @@ export function createRedisBus(url: string, log: Logger, prefix = 'herald'): Bus
         await Promise.all([...messages].map(([userId, message]) => pubsub.publish(channel(userId), message))).catch(failed);
         return;
       }
-      await pubsub.publish(FANOUT_CHANNEL, [...messages]).catch(failed);
+      await pubsub.publish(FANOUT_CHANNEL, packFanout(messages)).catch(failed);
     },
     async subscribe(userId, onMessage) {
       const id = await pubsub.subscribe(channel(userId), onMessage as (m: unknown) => void);

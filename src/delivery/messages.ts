@@ -52,3 +52,56 @@ export function fromWire(n: WireNotification): NotificationRecord {
     createdAt: new Date(n.createdAt),
   };
 }
+
+/**
+ * A fan-out (one commit's messages for many users, one Redis message) as it travels: each distinct
+ * notification content (title, body, type, category, data) once, and per recipient only what is
+ * its own (id, position, times). A bulk emit to 10,000 users sent its content 10,000 times, which
+ * every instance then parsed back into 10,000 copies.
+ */
+export interface PackedFanout {
+  /** [title, body, type, category, data] */
+  t: [string, string, NotificationType, string | null, unknown][];
+  /** [userId, v, unread, added as [template, id, seq, createdAt, readAt, archivedAt][] or null, changed or null] */
+  e: [string, number, number, [number, string, number, string, string | null, string | null][] | null, InboxMessage['changed'] | null][];
+}
+
+export function packFanout(messages: Iterable<readonly [string, InboxMessage]>): PackedFanout {
+  const t: PackedFanout['t'] = [];
+  // Candidates by body (most often one): the same content is the same strings and the same data object.
+  const byBody = new Map<string, number[]>();
+  const templateOf = (n: WireNotification) => {
+    let candidates = byBody.get(n.body);
+    if (!candidates) {
+      candidates = [];
+      byBody.set(n.body, candidates);
+    }
+    for (const i of candidates) {
+      const [title, , type, category, data] = t[i]!;
+      if (title === n.title && type === n.type && category === n.category && data === n.data) return i;
+    }
+    candidates.push(t.length);
+    t.push([n.title, n.body, n.type, n.category, n.data]);
+    return t.length - 1;
+  };
+  const e: PackedFanout['e'] = [];
+  for (const [userId, m] of messages) {
+    const added = m.added?.map((n) => [templateOf(n), n.id, n.seq, n.createdAt, n.readAt, n.archivedAt] as const);
+    e.push([userId, m.v, m.unread, (added as PackedFanout['e'][number][3]) ?? null, m.changed ?? null]);
+  }
+  return { t, e };
+}
+
+export function unpackFanout(packed: PackedFanout): [string, InboxMessage][] {
+  return packed.e.map(([userId, v, unread, added, changed]) => {
+    const message: InboxMessage = { v, unread };
+    if (added) {
+      message.added = added.map(([i, id, seq, createdAt, readAt, archivedAt]) => {
+        const [title, body, type, category, data] = packed.t[i]!;
+        return { id, recipientId: userId, seq, title, body, type, category, data, readAt, archivedAt, createdAt };
+      });
+    }
+    if (changed) message.changed = changed;
+    return [userId, message];
+  });
+}

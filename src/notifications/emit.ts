@@ -314,6 +314,8 @@ function build(batch: Pending[], plans: Plan[], inserted: Map<string, InsertedRo
   const stored = new Map<string, NotificationRecord>();
   const results = plans.map((plan, t) => {
     const tpl = batch[t]!.input;
+    // One object for all recipients of this emit (read-only; a fan-out sends it once).
+    const data = tpl.data === null ? null : JSON.parse(tpl.data);
     let delivered = 0;
     let suppressed = 0;
     let duplicates = 0;
@@ -329,7 +331,7 @@ function build(batch: Pending[], plans: Plan[], inserted: Map<string, InsertedRo
           body: tpl.body,
           type: tpl.type,
           category: tpl.category,
-          data: tpl.data === null ? null : JSON.parse(tpl.data),
+          data,
           readAt: null,
           archivedAt: null,
           createdAt: new Date(row.created_at),

@@ -120,7 +120,7 @@ describe.each(BACKENDS)('emitNotification (%s)', (backend) => {
     const streams = await Promise.all(
       subscribed.map(async (u) =>
         t.subscribe(
-          'subscription($after: String) { notificationAdded(after: $after) { recipientId title } }',
+          'subscription($after: String) { notificationAdded(after: $after) { id cursor recipientId title body type data createdAt } }',
           { after: 'aDE6MA' },
           {
             token: await t.token(u),
@@ -128,12 +128,54 @@ describe.each(BACKENDS)('emitNotification (%s)', (backend) => {
         ),
       ),
     );
-    const r = await t.execute(Emit, { input: { recipientIds: recipients, title: 'fan-out', body: 'b', type: 'SYSTEM_NOTICE' } }, producer);
+    const input = { recipientIds: recipients, title: 'fan-out', body: 'b', type: 'SYSTEM_NOTICE' as const, data: { offer: 42 } };
+    const r = await t.execute(Emit, { input }, producer);
     expect(r.data!.emitNotification.deliveredCount).toBe(150);
-    type Added = { notificationAdded: { recipientId: string; title: string } };
+    type Added = { notificationAdded: { id: string; recipientId: string; title: string; data: unknown } };
     const got = await Promise.all(streams.map(async (s) => (await s.take<Added>(1))[0]!.data.notificationAdded));
-    expect(got).toEqual(subscribed.map((recipientId) => ({ recipientId, title: 'fan-out' })));
+    expect(got.map(({ recipientId, title, data }) => ({ recipientId, title, data }))).toEqual(
+      subscribed.map((recipientId) => ({ recipientId, title: 'fan-out', data: { offer: 42 } })),
+    );
+    // Each stream got its own stored notification (id, position, time), as the inbox has it.
+    for (const [i, received] of got.entries()) {
+      if (i % 20 !== 0) continue;
+      const inbox = await t.execute(Inbox, { first: 1 }, await t.token(received.recipientId));
+      const { id, cursor, recipientId, title, body, type, data, createdAt } = inbox.data!.notifications.edges[0]!.node;
+      expect(received).toEqual({ id, cursor, recipientId, title, body, type, data, createdAt });
+    }
     expect(await streams[0]!.quietFor(300)).toBe(true);
+    await Promise.all(streams.map((s) => s.close()));
+  });
+
+  it('a bulk emit of a long body reaches every subscriber without Redis dropping a connection', async () => {
+    // Packed, the fan-out carries the 5,000-character body once; sent per recipient it was 50 MB,
+    // past Redis' default output limit for a pub/sub client (32 MB), and Redis disconnected every
+    // subscribed instance, whose streams then had to catch up from the database.
+    const subscribed = Array.from({ length: 10 }, (_, i) => `long-${i}`);
+    const recipients = [...subscribed, ...Array.from({ length: 9_990 }, (_, i) => `long-offline-${i}`)];
+    const hub = t.app.services.hub;
+    const catchUpsAtStart = hub.stats().catchUps;
+    const streams = await Promise.all(
+      subscribed.map(async (u) =>
+        t.subscribe(
+          'subscription($after: String) { notificationAdded(after: $after) { recipientId body } }',
+          { after: 'aDE6MA' },
+          { token: await t.token(u) },
+        ),
+      ),
+    );
+    // Opened from position 0: each replays (nothing) from the database once, then is live.
+    while (hub.stats().catchUps < catchUpsAtStart + subscribed.length) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    const catchUpsBefore = hub.stats().catchUps;
+    const body = 'All hands: '.padEnd(5_000, '.');
+    const r = await t.execute(Emit, { input: { recipientIds: recipients, title: 'long', body, type: 'SYSTEM_NOTICE' } }, producer);
+    expect(r.data?.emitNotification.deliveredCount).toBe(10_000);
+    type Added = { notificationAdded: { recipientId: string; body: string } };
+    const got = await Promise.all(streams.map(async (s) => (await s.take<Added>(1))[0]!.data.notificationAdded));
+    expect(got).toEqual(subscribed.map((recipientId) => ({ recipientId, body })));
+    expect(await streams[0]!.quietFor(500)).toBe(true);
+    expect(hub.stats().catchUps).toBe(catchUpsBefore);
     await Promise.all(streams.map((s) => s.close()));
   });
 

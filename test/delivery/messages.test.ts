@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { type InboxMessage, packFanout, unpackFanout, type WireNotification } from '../../src/delivery/messages.ts';
+
+const wire = (userId: string, seq: number, content: Partial<WireNotification>): WireNotification => ({
+  id: `${userId}-${seq}`,
+  recipientId: userId,
+  seq,
+  title: 't',
+  body: 'b',
+  type: 'UPDATE',
+  category: null,
+  data: null,
+  readAt: null,
+  archivedAt: null,
+  createdAt: new Date(1_700_000_000_000 + seq).toISOString(),
+  ...content,
+});
+
+/** What a fan-out turns into on the receiving instance: JSON over Redis, then unpacked. */
+const overTheWire = (entries: [string, InboxMessage][]) => unpackFanout(JSON.parse(JSON.stringify(packFanout(entries))));
+
+describe('fan-out messages travel packed: shared content once, per-recipient fields each', () => {
+  it('arrive exactly as sent, whatever their mix of contents, additions and changes', () => {
+    const shared = { campaign: 'spring', tags: ['a', 'b'] };
+    const entries: [string, InboxMessage][] = [
+      ['u1', { v: 3, unread: 2, added: [wire('u1', 1, { data: shared }), wire('u1', 2, { title: 'other title', data: shared })] }],
+      ['u2', { v: 1, unread: 1, added: [wire('u2', 7, { data: shared, category: 'billing' })] }],
+      [
+        'u3',
+        {
+          v: 9,
+          unread: 0,
+          added: [wire('u3', 4, { body: 'another body', type: 'SYSTEM_NOTICE', data: { campaign: 'spring', tags: ['a', 'b'] } })],
+        },
+      ],
+      [
+        'u4',
+        {
+          v: 5,
+          unread: 4,
+          changed: { change: 'READ', items: [{ id: 'x', seq: 2, readAt: '2026-01-01T00:00:00.000Z', archivedAt: null }] },
+        },
+      ],
+      ['u5', { v: 2, unread: 1, added: [wire('u5', 1, { readAt: '2026-01-01T00:00:00.000Z', archivedAt: '2026-01-02T00:00:00.000Z' })] }],
+    ];
+    expect(overTheWire(entries)).toEqual(JSON.parse(JSON.stringify(entries)));
+  });
+
+  it('sends the content of a bulk emit once, not once per recipient', () => {
+    const body = 'x'.repeat(128);
+    const data = { link: 'https://example.test/offer' };
+    const entries: [string, InboxMessage][] = Array.from({ length: 1000 }, (_, i) => [
+      `user-${i}`,
+      { v: i, unread: 1, added: [wire(`user-${i}`, i + 1, { body, data })] },
+    ]);
+    const packed = JSON.stringify(packFanout(entries));
+    expect(packed.split(body).length - 1).toBe(1);
+    expect(packed.split('example.test').length - 1).toBe(1);
+    expect(packed.length).toBeLessThan(JSON.stringify(entries).length / 2);
+    expect(overTheWire(entries)).toEqual(JSON.parse(JSON.stringify(entries)));
+  });
+});
