@@ -23,7 +23,11 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
       size += chunk.length;
     });
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    // A client gone mid-body: whatever was read (it fails to parse; the response goes nowhere).
     req.on('error', () => resolve(Buffer.concat(chunks)));
+    req.on('close', () => {
+      if (!req.complete) resolve(Buffer.concat(chunks));
+    });
   });
 }
 
