@@ -64,9 +64,9 @@ const schema = z.object({
     .max(24 * 30)
     .default(24),
   /**
-   * Grouped commits of emits in flight at once. Emits that arrive while they run wait and go
-   * together in the next one: fewer in flight means bigger groups, fewer round trips to PostgreSQL
-   * and Redis per emit (higher throughput), at the price of up to one more round trip of latency.
+   * Grouped commits of emits in flight at most. Normally one runs and emits arriving meanwhile go
+   * together in the next; another starts beside it only when emits have waited 5 ms (a bulk emit
+   * or a slow database), so one stuck commit never holds up the rest.
    */
   EMIT_CONCURRENT_COMMITS: z.coerce.number().int().min(1).max(64).default(4),
   /** Interval of the SSE heartbeat comment (one shared timer for all streams). */

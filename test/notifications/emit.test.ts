@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emit, Inbox, UpdatePreferences } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -178,6 +179,38 @@ describe.each(BACKENDS)('emitNotification (%s)', (backend) => {
     expect(hub.stats().catchUps).toBe(catchUpsBefore);
     await Promise.all(streams.map((s) => s.close()));
   });
+
+  it.runIf(backend === 'postgres+redis')(
+    'an emit is not held up behind a commit that is stuck (here: a bulk emit waiting on a lock)',
+    async () => {
+      const bulk = Array.from({ length: 1_000 }, (_, i) => `hol-bulk-${i}`);
+      await t.execute(Emit, { input: { recipientIds: [bulk[0]!], title: 'first', body: 'b', type: 'UPDATE' } }, producer);
+      // Another session holds one bulk recipient's inbox row: the bulk emit's commit waits for it.
+      const locker = new pg.Client({ connectionString: t.config.DATABASE_URL });
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query('SELECT * FROM inbox_state WHERE user_id = $1 FOR UPDATE', [bulk[0]]);
+      const finished: string[] = [];
+      let bulkDone: Promise<unknown> = Promise.resolve();
+      try {
+        bulkDone = t
+          .execute(Emit, { input: { recipientIds: bulk, title: 'bulk', body: 'b', type: 'SYSTEM_NOTICE' } }, producer)
+          .then((r) => finished.push(`bulk:${r.data?.emitNotification.deliveredCount}`));
+        const lockWaits = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`;
+        while ((await locker.query(lockWaits)).rows[0].n === 0) await new Promise((r) => setTimeout(r, 20));
+        const single = await Promise.race([
+          t.execute(Emit, { input: { recipientIds: ['hol-single'], title: 'now', body: 'b', type: 'UPDATE' } }, producer),
+          new Promise<null>((r) => setTimeout(() => r(null), 5_000)),
+        ]);
+        finished.push(single ? `single:${single.data?.emitNotification.deliveredCount}` : 'single: still waiting after 5 s');
+      } finally {
+        await locker.query('ROLLBACK');
+        await locker.end();
+      }
+      await bulkDone;
+      expect(finished).toEqual(['single:1', 'bulk:1000']);
+    },
+  );
 
   it('stores 10,000 recipients in one call', async () => {
     const recipients = Array.from({ length: 10_000 }, (_, i) => `bulk-${i}`);
