@@ -37,8 +37,9 @@ import { type Params, paramsFromSearch, parseParams, readBody, withBody } from '
  * of the opening request outlives it. Any other subscription goes through graphql-js
  * `createSourceEventStream` and the async iterator it returns.
  *
- * Everything else (queries and mutations, documents that do not validate, graphql-sse's
- * single-connection mode at /graphql/stream) goes to Yoga unchanged.
+ * Everything else goes to `fallback`: POSTed queries and mutations to the operations endpoint
+ * (operations.ts), the rest (documents that do not validate, graphql-sse's single-connection mode
+ * at /graphql/stream, GraphiQL) to Yoga unchanged.
  */
 export interface SseEndpointOptions {
   schema: GraphQLSchema;
