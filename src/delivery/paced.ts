@@ -9,12 +9,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export async function inPacedChunks<T>(
   items: readonly T[],
   options: { size: number; spreadMs: number },
-  work: (chunk: readonly T[], index: number) => Promise<void>,
+  work: (chunk: readonly T[]) => Promise<void>,
 ): Promise<void> {
   const chunks = Math.ceil(items.length / options.size);
   const gap = chunks > 1 ? options.spreadMs / chunks : 0;
   for (let i = 0; i < chunks; i++) {
     if (i > 0 && gap >= 1) await sleep(gap, undefined, { ref: false });
-    await work(items.slice(i * options.size, (i + 1) * options.size), i);
+    await work(items.slice(i * options.size, (i + 1) * options.size));
   }
 }

@@ -48,18 +48,20 @@ export function createRedisPresence(options: {
     const current = new Set(users);
     const gone = [...previous].filter((u) => !current.has(u));
     previous = current;
-    if (users.length === 0 && gone.length === 0) return;
+    if (gone.length > 0) {
+      const pipeline = redis.pipeline();
+      for (const u of gone) pipeline.zrem(`${options.prefix}:presence:${u}`, options.instanceId);
+      await pipeline.exec();
+    }
     // Spread over half the interval (see inPacedChunks); expiry is ttl from each chunk's own time.
-    await inPacedChunks(users.length > 0 ? users : [null], { size: 100, spreadMs: intervalMs / 2 }, async (chunk, index) => {
+    await inPacedChunks(users, { size: 100, spreadMs: intervalMs / 2 }, async (chunk) => {
       const now = Date.now();
       const pipeline = redis.pipeline();
       for (const u of chunk) {
-        if (u === null) continue;
         pipeline.zadd(`${options.prefix}:presence:${u}`, now + options.ttlMs, options.instanceId);
         pipeline.pexpire(`${options.prefix}:presence:${u}`, options.ttlMs * 2);
       }
-      if (index === 0) for (const u of gone) pipeline.zrem(`${options.prefix}:presence:${u}`, options.instanceId);
-      if (pipeline.length > 0) await pipeline.exec();
+      await pipeline.exec();
     });
   };
   const timer = setInterval(() => {

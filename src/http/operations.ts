@@ -3,7 +3,7 @@ import type { ExecutionResult, GraphQLError } from 'graphql';
 import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
 import { type Context, type Credentials, releaseContext } from '../context.ts';
 import type { PlanCache } from './plans.ts';
-import { parseParams, readBody, withBody } from './request.ts';
+import { credentialsOf, maskResult, parseParams, pathOf, readBody, withBody } from './request.ts';
 
 /**
  * Queries and mutations POSTed as JSON, served without Yoga's per-request pipeline.
@@ -58,9 +58,7 @@ export function createOperationsEndpoint(options: OperationsEndpointOptions) {
       return;
     }
     stats.served++;
-    const authorization = req.headers.authorization ?? null;
-    const lastEventId = header(req, 'last-event-id');
-    const context = await options.context({ authorization, ticket: null, lastEventId });
+    const context = await options.context(credentialsOf(req, null));
     let result: ExecutionResult;
     try {
       result = (await plan.compiled.query(undefined, context, params.variables ?? null)) as ExecutionResult;
@@ -73,8 +71,7 @@ export function createOperationsEndpoint(options: OperationsEndpointOptions) {
       res.end(text);
       return;
     }
-    const masked = { ...result, errors: result.errors.map((e) => options.maskError(e)) };
-    await send(res, processRegularResult(masked, fetchAPI, type));
+    await send(res, processRegularResult(maskResult(result, options.maskError), fetchAPI, type));
   }
 
   function handle(req: IncomingMessage, res: ServerResponse) {
@@ -91,11 +88,6 @@ export function createOperationsEndpoint(options: OperationsEndpointOptions) {
       }
       await send(res, processRegularResult({ errors: [options.maskError(error)] }, fetchAPI, type)).catch(() => res.destroy());
     });
-  }
-
-  function header(req: IncomingMessage, name: string) {
-    const v = req.headers[name];
-    return typeof v === 'string' ? v : null;
   }
 
   return Object.assign(handle, { stats: () => ({ ...stats }) });
@@ -115,12 +107,6 @@ async function send(res: ServerResponse, response: Response) {
 function isJson(req: IncomingMessage) {
   const type = req.headers['content-type'];
   return typeof type === 'string' && /^application\/json\s*(;|$)/i.test(type);
-}
-
-function pathOf(url: string | undefined) {
-  const u = url ?? '/';
-  const q = u.indexOf('?');
-  return q < 0 ? u : u.slice(0, q);
 }
 
 /**

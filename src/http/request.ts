@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import type { ExecutionResult, GraphQLError } from 'graphql';
+import type { Credentials } from '../context.ts';
 
 /** Yoga's request body limit (`maxRequestBodySize`), which Herald's own endpoints share. */
 export const MAX_BODY_BYTES = 25_000_000;
@@ -82,4 +84,26 @@ function paramsOf(query: unknown, operationName: unknown, variables: unknown): P
     operationName: operationName || undefined,
     variables: (variables as Record<string, unknown> | null) ?? undefined,
   };
+}
+
+/** The request's path without its query string. */
+export function pathOf(url: string | undefined): string {
+  const u = url ?? '/';
+  const q = u.indexOf('?');
+  return q < 0 ? u : u.slice(0, q);
+}
+
+/** What the request presents to authenticate (a stream ticket only comes in a GET's query string). */
+export function credentialsOf(req: IncomingMessage, ticket: string | null): Credentials {
+  const header = (name: string) => {
+    const v = req.headers[name];
+    return typeof v === 'string' ? v : null;
+  };
+  return { authorization: header('authorization'), ticket, lastEventId: header('last-event-id') };
+}
+
+/** A result with its errors masked the way Yoga masks them. */
+export function maskResult(result: ExecutionResult, maskError: (error: unknown) => GraphQLError): ExecutionResult {
+  if (!result.errors?.length) return result;
+  return { ...result, errors: result.errors.map((e) => maskError(e)) };
 }

@@ -18,7 +18,7 @@ import type { HubStream, StreamEvent, StreamSink } from '../delivery/hub.ts';
 import type { SseConnection, SseRegistry } from '../delivery/sse.ts';
 import { openStream, STREAM_FIELDS, type StreamField } from '../schema/subscriptions.ts';
 import type { Plan, PlanCache } from './plans.ts';
-import { type Params, paramsFromSearch, parseParams, readBody, withBody } from './request.ts';
+import { credentialsOf, maskResult, type Params, paramsFromSearch, parseParams, pathOf, readBody, withBody } from './request.ts';
 
 /**
  * GraphQL subscriptions over SSE ("distinct connections" mode of GraphQL over SSE: GET or POST on
@@ -89,11 +89,7 @@ export function createSseEndpoint(options: SseEndpointOptions) {
     variables: Record<string, unknown> | undefined,
     ticket: string | null,
   ) {
-    const header = (name: string) => {
-      const v = req.headers[name];
-      return typeof v === 'string' ? v : null;
-    };
-    const context = await options.context({ authorization: header('authorization'), ticket, lastEventId: header('last-event-id') });
+    const context = await options.context(credentialsOf(req, ticket));
     if (res.destroyed) return; // the client left while we authenticated
     const connection = registry.open(req, res);
     if (plan.field) {
@@ -225,10 +221,7 @@ export function createSseEndpoint(options: SseEndpointOptions) {
 
   return function handle(req: IncomingMessage, res: ServerResponse) {
     const accept = req.headers.accept;
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const pathname = q < 0 ? url : url.slice(0, q);
-    if (pathname !== options.path || typeof accept !== 'string' || !accept.includes('text/event-stream')) {
+    if (pathOf(req.url) !== options.path || typeof accept !== 'string' || !accept.includes('text/event-stream')) {
       options.fallback(req, res);
       return;
     }
@@ -245,6 +238,8 @@ export function createSseEndpoint(options: SseEndpointOptions) {
       options.fallback(req, res);
       return;
     }
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
     const search = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
     const params = paramsFromSearch(search);
     const plan = planFor(params);
@@ -327,11 +322,6 @@ class StreamWriter implements StreamSink {
 function resumeCursor(event: unknown): string | undefined {
   const e = event as { type?: unknown; cursor?: unknown } | null;
   return e?.type === 'added' && typeof e.cursor === 'string' ? e.cursor : undefined;
-}
-
-function maskResult(result: ExecutionResult, maskError: (error: unknown) => GraphQLError): ExecutionResult {
-  if (!result.errors?.length) return result;
-  return { ...result, errors: result.errors.map((e) => maskError(e)) };
 }
 
 /**
