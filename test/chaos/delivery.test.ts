@@ -14,6 +14,7 @@ import {
   Ledger,
   type ResumeVia,
   report,
+  rotatingRecipients,
   seededRandom,
   sleep,
   tally,
@@ -197,12 +198,8 @@ describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL)('chaos: delivery correctness
       const subscribers = await Promise.all(users.map(async (u) => new ChaosSubscriber(u, await userToken(u))));
       await Promise.all(subscribers.map((s) => s.connect(a.url, 'after')));
       const ledger = new Ledger();
-      let turn = 0;
       // Each emit goes to three of the users, rotating, so every user gets a steady stream.
-      const recipients = () => {
-        const base = turn++;
-        return [0, 1, 2].map((k) => users[(base + k * 3) % users.length]!);
-      };
+      const recipients = rotatingRecipients(users, 3);
       const p = new Producer(() => b.url, producer, ledger, recipients);
 
       // Phase 1: Redis up, delivery live.
@@ -448,11 +445,7 @@ describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL)('chaos: delivery correctness
     await Promise.all(subscribers.map((s) => s.connect(a.url, 'after')));
 
     const ledger = new Ledger();
-    let turn = 0;
-    const recipients = () => {
-      const base = turn++;
-      return [0, 1, 2, 3].map((k) => users[(base + k * 3) % users.length]!);
-    };
+    const recipients = rotatingRecipients(users, 4);
     const p = new Producer(() => b.url, producer, ledger, recipients);
     p.start();
 

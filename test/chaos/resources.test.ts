@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/index.ts';
 import { TEST_SECRET } from '../helpers/app.ts';
 import { createScratchDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/backends.ts';
+import { gql } from '../helpers/chaos-client.ts';
 import { Cluster, type Instance } from '../helpers/cluster.ts';
 import { FaultNetns } from '../helpers/fault-netns.ts';
 import { FaultProxy } from '../helpers/fault-proxy.ts';
@@ -75,36 +76,6 @@ interface Stats {
   rss: number;
   heapUsed: number;
   external: number;
-}
-
-interface GqlReply<T = Record<string, unknown>> {
-  status: number;
-  ms: number;
-  data?: T | null;
-  errors?: { message: string; extensions?: { code?: string; retriable?: boolean; [k: string]: unknown } }[];
-}
-
-async function gql<T = Record<string, unknown>>(
-  url: string,
-  token: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-  timeoutMs = 30_000,
-): Promise<GqlReply<T>> {
-  const started = performance.now();
-  const r = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await r.text();
-  const ms = performance.now() - started;
-  try {
-    return { status: r.status, ms, ...(JSON.parse(text) as object) };
-  } catch {
-    return { status: r.status, ms, errors: [{ message: text }] };
-  }
 }
 
 const stats = async (instance: Instance, gc = false): Promise<Stats> =>

@@ -5,11 +5,18 @@ import { SseReader } from './sse.ts';
 export const START_CURSOR = encodeCursor(0);
 
 export interface GqlResult<T> {
+  /** HTTP status of the answer. */
+  status: number;
+  /** Milliseconds from sending the request to reading the whole answer. */
+  ms: number;
   data?: T | null;
-  errors?: { message: string; extensions?: { code?: string } }[];
+  errors?: { message: string; extensions?: { code?: string; retriable?: boolean; [k: string]: unknown } }[];
 }
 
-/** One GraphQL request over real HTTP. Network failures reject (callers decide whether to retry). */
+/**
+ * One GraphQL request over real HTTP. Network failures reject (callers decide whether to retry);
+ * an answer that is not JSON comes back as one error holding its text.
+ */
 export async function gql<T = Record<string, unknown>>(
   url: string,
   token: string,
@@ -17,13 +24,29 @@ export async function gql<T = Record<string, unknown>>(
   variables: Record<string, unknown> = {},
   timeoutMs = 30_000,
 ): Promise<GqlResult<T>> {
+  const started = performance.now();
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
     signal: AbortSignal.timeout(timeoutMs),
   });
-  return (await response.json()) as GqlResult<T>;
+  const text = await response.text();
+  const ms = performance.now() - started;
+  try {
+    return { status: response.status, ms, ...(JSON.parse(text) as object) };
+  } catch {
+    return { status: response.status, ms, errors: [{ message: text }] };
+  }
+}
+
+/** Recipients for a stream of emits: `perEmit` of the users each time, rotating, so every user gets a steady share. */
+export function rotatingRecipients(users: readonly string[], perEmit: number): () => string[] {
+  let turn = 0;
+  return () => {
+    const base = turn++;
+    return Array.from({ length: perEmit }, (_, k) => users[(base + k * 3) % users.length]!);
+  };
 }
 
 export interface EmitDelivery {
