@@ -26,7 +26,7 @@ export async function pruneExpired(options: RetentionOptions, now = new Date()):
     try {
       rows = await options.prisma.$queryRawUnsafe(
         `WITH doomed AS (
-           SELECT id FROM notification WHERE created_at < $1 ORDER BY created_at LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
+           SELECT id FROM notification WHERE created_at < $1 LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
          ),
          del AS (
            DELETE FROM notification n USING doomed d WHERE n.id = d.id
