@@ -71,6 +71,9 @@ interface InboxStateRow {
 
 const PAGE = 500;
 
+/** Users handed a fan-out message per tick (see Hub.fanout). */
+const FANOUT_CHUNK = 500;
+
 /**
  * A live stream for one subscription. It is an async iterator of StreamEvents and guarantees,
  * per user: positions strictly increasing, no gap, no duplicate. Live messages come from the bus;
@@ -239,6 +242,8 @@ export class Hub {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly catchupIntervalMs: number;
   private sweeping = false;
+  /** Bus messages that arrived while a fan-out is handed out in chunks (see fanout). */
+  private held: (() => void)[] | undefined;
   /** One timer for all streams' credential expiry (a timer per stream cost memory per stream). */
   private readonly expiryTimer: NodeJS.Timeout;
   private closing = false;
@@ -252,12 +257,7 @@ export class Hub {
     this.maxStreamsPerUser = options.maxStreamsPerUser;
     this.maxQueuedEvents = options.maxQueuedEvents ?? 10_000;
     this.bus.onReconnect(() => this.catchUpAll('reconnect'));
-    this.bus.onFanout((entries) => {
-      for (const [userId, message] of entries) {
-        const entry = this.users.get(userId);
-        if (entry) this.dispatch(entry, message);
-      }
-    });
+    this.bus.onFanout((entries) => this.receive(() => this.fanout(entries, 0)));
     this.catchupIntervalMs = options.catchupIntervalMs;
     this.sweepTimer = setInterval(() => void this.sweep(), options.catchupIntervalMs);
     this.sweepTimer.unref();
@@ -306,7 +306,7 @@ export class Hub {
     stream.catchingUp = true; // buffer live messages until the replay is done
     if (!entry) {
       const created: UserEntry = { streams: new Set(), subscribed: Promise.resolve(() => {}) };
-      created.subscribed = this.bus.subscribe(userId, (m) => this.dispatch(created, m));
+      created.subscribed = this.bus.subscribe(userId, (m) => this.receive(() => this.dispatch(created, m)));
       entry = created;
       this.users.set(userId, entry);
     }
@@ -376,6 +376,46 @@ export class Hub {
     const now = Date.now();
     for (const entry of this.users.values()) {
       for (const s of entry.streams) if (s.expiresAt !== undefined && s.expiresAt <= now) this.expire(s);
+    }
+  }
+
+  /** Runs a bus message's delivery now, or after the fan-out being handed out (bus order is kept). */
+  private receive(deliver: () => void) {
+    if (this.held) this.held.push(deliver);
+    else deliver();
+  }
+
+  /**
+   * Hands a fan-out's messages to the local streams, FANOUT_CHUNK users at a time. Each chunk's
+   * SSE writes are flushed (Node uncorks every response in the next tick) before the next chunk
+   * is written, so no more than a chunk of frames waits in memory: written all at once, 10,000
+   * frames were still referenced at every young GC of the fan-out, and copying them cost more
+   * than the writes. The next chunk is a `process.nextTick` queued behind those flushes; bus
+   * messages that arrive meanwhile (several can come in one read from Redis) are held until the
+   * fan-out is done, so every stream still sees its messages in bus order.
+   */
+  private fanout(entries: readonly (readonly [string, InboxMessage])[], from: number) {
+    const end = Math.min(from + FANOUT_CHUNK, entries.length);
+    for (let i = from; i < end; i++) {
+      const [userId, message] = entries[i]!;
+      const entry = this.users.get(userId);
+      if (entry) this.dispatch(entry, message);
+    }
+    if (end < entries.length) {
+      this.held ??= [];
+      process.nextTick(() => this.fanout(entries, end));
+      return;
+    }
+    const held = this.held;
+    this.held = undefined;
+    while (held?.length) {
+      held.shift()!();
+      // That was another chunked fan-out: the rest waits behind it.
+      const again = this.held as (() => void)[] | undefined;
+      if (again) {
+        again.push(...held);
+        return;
+      }
     }
   }
 
