@@ -38,12 +38,6 @@ export interface InboxMessage {
   changed?: { change: ChangeKind; items: WireChange[] };
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-export function toWire(n: NotificationRecord): WireNotification {
-  return { ...n, readAt: iso(n.readAt), archivedAt: iso(n.archivedAt), createdAt: n.createdAt.toISOString() };
-}
-
 export function fromWire(n: WireNotification): NotificationRecord {
   return {
     ...n,

@@ -1,6 +1,6 @@
 import type { Database } from '../db/index.ts';
 import type { Bus } from '../delivery/bus.ts';
-import { type InboxMessage, toWire } from '../delivery/messages.ts';
+import type { InboxMessage } from '../delivery/messages.ts';
 import { badInput, isRetriableTransactionError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { fromRow, LIMITS, NOTIFICATION_TYPES, type NotificationRecord, type NotificationRow, type NotificationType } from './model.ts';
@@ -254,10 +254,10 @@ export class Emitter {
         for (const r of rows) existing.set(`${r.recipient_id}\u0000${r.idempotency_key}`, fromRow(r));
       }
       const { plans, insertUsers, insertTemplates } = decide(batch, prefs, existing);
-      const inserted = new Map<string, InsertedRow>();
+      const inserted = byTemplate(batch);
       if (insertUsers.length > 0) {
         const rows = await tx.query<InsertedRow>(INSERT_SQL, [insertUsers, insertTemplates, ...templateArrays(batch)]);
-        for (const r of rows) inserted.set(`${r.recipient_id}\u0000${r.template}`, r);
+        for (const r of rows) inserted[r.template - 1]!.set(r.recipient_id, r);
       }
       return build(batch, plans, inserted);
     });
@@ -278,10 +278,10 @@ export class Emitter {
       ...templateArrays(batch),
     ]);
     const prefs = new Map<string, Preferences>();
-    const inserted = new Map<string, InsertedRow>();
+    const inserted = byTemplate(batch);
     for (const r of rows) {
       if (r.kind === 'p') prefs.set(r.recipient_id, preferencesFromRow(r));
-      else inserted.set(`${r.recipient_id}\u0000${r.template}`, r);
+      else inserted[r.template - 1]!.set(r.recipient_id, r);
     }
     return build(batch, decide(batch, prefs, new Map()).plans, inserted);
   }
@@ -333,11 +333,25 @@ function decide(batch: Pending[], prefs: Map<string, Preferences>, existing: Map
   return { plans, insertUsers, insertTemplates };
 }
 
+/** Stored rows by emit (template) and recipient. */
+type Inserted = Map<string, InsertedRow>[];
+const byTemplate = (batch: Pending[]): Inserted => batch.map(() => new Map());
+
 /** The per-emit results and one bus message per user (all of that user's additions, in order). */
-function build(batch: Pending[], plans: Plan[], inserted: Map<string, InsertedRow>) {
+function build(batch: Pending[], plans: Plan[], inserted: Inserted) {
   const messages = new Map<string, InboxMessage>();
   // Notifications stored by this batch under an idempotency key, for retries in the same batch.
   const stored = new Map<string, NotificationRecord>();
+  // The rows of one statement share its transaction's time: its ISO text is made once.
+  let lastTime = Number.NaN;
+  let lastIso = '';
+  const isoOf = (d: Date) => {
+    if (d.getTime() !== lastTime) {
+      lastTime = d.getTime();
+      lastIso = d.toISOString();
+    }
+    return lastIso;
+  };
   const results = plans.map((plan, t) => {
     const tpl = batch[t]!.input;
     // One object for all recipients of this emit (read-only; a fan-out sends it once).
@@ -347,7 +361,7 @@ function build(batch: Pending[], plans: Plan[], inserted: Map<string, InsertedRo
     let duplicates = 0;
     for (const { delivery } of plan) {
       if (delivery.status === 'DELIVERED') {
-        const row = inserted.get(`${delivery.recipientId}\u0000${t + 1}`);
+        const row = inserted[t]!.get(delivery.recipientId);
         if (!row) throw new Error(`emit: no stored row for ${delivery.recipientId}`);
         const record: NotificationRecord = {
           id: row.id,
@@ -360,7 +374,7 @@ function build(batch: Pending[], plans: Plan[], inserted: Map<string, InsertedRo
           data,
           readAt: null,
           archivedAt: null,
-          createdAt: new Date(row.created_at),
+          createdAt: row.created_at,
         };
         delivery.notification = record;
         if (tpl.key !== null) stored.set(`${record.recipientId}\u0000${tpl.key}`, record);
@@ -369,7 +383,7 @@ function build(batch: Pending[], plans: Plan[], inserted: Map<string, InsertedRo
           message = { v: Number(row.version), unread: row.unread_count, added: [] };
           messages.set(record.recipientId, message);
         }
-        message.added!.push(toWire(record));
+        message.added!.push({ ...record, createdAt: isoOf(record.createdAt), readAt: null, archivedAt: null });
         delivered++;
       } else if (delivery.status === 'SUPPRESSED') suppressed++;
       else {
