@@ -287,7 +287,8 @@ export class Emitter {
   }
 }
 
-type Plan = { delivery: Delivery; template: number }[];
+/** Per emit of a batch, what happens for each of its recipients (in the emit's order). */
+type Plan = Delivery[];
 
 /** Decides per recipient: suppressed by preferences, duplicate of an earlier attempt, or delivered. */
 function decide(batch: Pending[], prefs: Map<string, Preferences>, existing: Map<string, NotificationRecord>) {
@@ -298,7 +299,7 @@ function decide(batch: Pending[], prefs: Map<string, Preferences>, existing: Map
   batch.forEach((p, t) => {
     const plan = p.recipients.map((recipientId) => {
       const pref = prefs.get(recipientId);
-      const muted = p.input.category !== null && (pref?.mutedCategories ?? []).includes(p.input.category);
+      const muted = p.input.category !== null && pref !== undefined && pref.mutedCategories.includes(p.input.category);
       const delivery: Delivery = {
         recipientId,
         status: 'DELIVERED',
@@ -326,7 +327,7 @@ function decide(batch: Pending[], prefs: Map<string, Preferences>, existing: Map
         insertUsers.push(recipientId);
         insertTemplates.push(t + 1);
       }
-      return { delivery, template: t };
+      return delivery;
     });
     plans.push(plan);
   });
@@ -359,7 +360,7 @@ function build(batch: Pending[], plans: Plan[], inserted: Inserted) {
     let delivered = 0;
     let suppressed = 0;
     let duplicates = 0;
-    for (const { delivery } of plan) {
+    for (const delivery of plan) {
       if (delivery.status === 'DELIVERED') {
         const row = inserted[t]!.get(delivery.recipientId);
         if (!row) throw new Error(`emit: no stored row for ${delivery.recipientId}`);
@@ -393,7 +394,7 @@ function build(batch: Pending[], plans: Plan[], inserted: Inserted) {
       }
     }
     return {
-      deliveries: plan.map((x) => x.delivery),
+      deliveries: plan,
       deliveredCount: delivered,
       suppressedCount: suppressed,
       duplicateCount: duplicates,
@@ -433,9 +434,14 @@ function preferencesFromRow(r: PreferenceRow & { recipient_id: string }): Prefer
   };
 }
 
+/** Channels of recipients without preferences, and of muted ones: shared, read-only. */
+const DEFAULT_CHANNELS = Object.freeze({ email: true, sms: false, push: true });
+const NO_CHANNELS = Object.freeze({ email: false, sms: false, push: false });
+
 function channelsFor(pref: Preferences | undefined, muted: boolean) {
-  if (muted) return { email: false, sms: false, push: false };
-  return { email: pref?.email ?? true, sms: pref?.sms ?? false, push: pref?.push ?? true };
+  if (muted) return NO_CHANNELS;
+  if (!pref) return DEFAULT_CHANNELS;
+  return { email: pref.email, sms: pref.sms, push: pref.push };
 }
 
 interface InsertedRow {
