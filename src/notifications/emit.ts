@@ -1,6 +1,6 @@
 import type { Database } from '../db/index.ts';
 import type { Bus } from '../delivery/bus.ts';
-import type { InboxMessage } from '../delivery/messages.ts';
+import { fromWire, type InboxMessage, type WireNotification } from '../delivery/messages.ts';
 import { badInput, isRetriableTransactionError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { fromRow, LIMITS, NOTIFICATION_TYPES, type NotificationRecord, type NotificationRow, type NotificationType } from './model.ts';
@@ -21,14 +21,38 @@ export interface EmitInput {
 export type DeliveryStatus = 'DELIVERED' | 'SUPPRESSED' | 'DUPLICATE';
 export type SuppressionReason = 'DISABLED' | 'CATEGORY_MUTED';
 
+export interface Channels {
+  email: boolean;
+  sms: boolean;
+  push: boolean;
+}
+
 /** What happened for one recipient, and which other channels they accept (for producers to route). */
-export interface Delivery {
-  recipientId: string;
-  status: DeliveryStatus;
-  reason: SuppressionReason | null;
-  /** The stored notification (for DUPLICATE: the one stored by the first attempt). */
-  notification: NotificationRecord | null;
-  channels: { email: boolean; sms: boolean; push: boolean };
+export class Delivery {
+  status: DeliveryStatus = 'DELIVERED';
+  reason: SuppressionReason | null = null;
+  /** Set when this emit stored the notification: it as published. */
+  published: WireNotification | undefined = undefined;
+  private record: NotificationRecord | null = null;
+
+  constructor(
+    readonly recipientId: string,
+    readonly channels: Channels,
+  ) {}
+
+  /**
+   * The stored notification (for DUPLICATE: the one stored by the first attempt). Made from the
+   * published form when first read: most producers of large emits ask only for counts, and 10,000
+   * records nobody reads were 10,000 more objects for the garbage collector during delivery.
+   */
+  get notification(): NotificationRecord | null {
+    if (this.record === null && this.published !== undefined) this.record = fromWire(this.published);
+    return this.record;
+  }
+
+  set notification(record: NotificationRecord | null) {
+    this.record = record;
+  }
 }
 
 export interface EmitResult {
@@ -300,13 +324,7 @@ function decide(batch: Pending[], prefs: Map<string, Preferences>, existing: Map
     const plan = p.recipients.map((recipientId) => {
       const pref = prefs.get(recipientId);
       const muted = p.input.category !== null && pref !== undefined && pref.mutedCategories.includes(p.input.category);
-      const delivery: Delivery = {
-        recipientId,
-        status: 'DELIVERED',
-        reason: null,
-        notification: null,
-        channels: channelsFor(pref, muted),
-      };
+      const delivery = new Delivery(recipientId, channelsFor(pref, muted));
       if (pref && !pref.enabled) {
         delivery.status = 'SUPPRESSED';
         delivery.reason = 'DISABLED';
@@ -342,7 +360,7 @@ const byTemplate = (batch: Pending[]): Inserted => batch.map(() => new Map());
 function build(batch: Pending[], plans: Plan[], inserted: Inserted) {
   const messages = new Map<string, InboxMessage>();
   // Notifications stored by this batch under an idempotency key, for retries in the same batch.
-  const stored = new Map<string, NotificationRecord>();
+  const stored = new Map<string, Delivery>();
   // The rows of one statement share its transaction's time: its ISO text is made once.
   let lastTime = Number.NaN;
   let lastIso = '';
@@ -364,7 +382,7 @@ function build(batch: Pending[], plans: Plan[], inserted: Inserted) {
       if (delivery.status === 'DELIVERED') {
         const row = inserted[t]!.get(delivery.recipientId);
         if (!row) throw new Error(`emit: no stored row for ${delivery.recipientId}`);
-        const record: NotificationRecord = {
+        const wire: WireNotification = {
           id: row.id,
           recipientId: row.recipient_id,
           seq: Number(row.seq),
@@ -375,22 +393,22 @@ function build(batch: Pending[], plans: Plan[], inserted: Inserted) {
           data,
           readAt: null,
           archivedAt: null,
-          createdAt: row.created_at,
+          createdAt: isoOf(row.created_at),
         };
-        delivery.notification = record;
-        if (tpl.key !== null) stored.set(`${record.recipientId}\u0000${tpl.key}`, record);
-        let message = messages.get(record.recipientId);
+        delivery.published = wire;
+        if (tpl.key !== null) stored.set(`${wire.recipientId}\u0000${tpl.key}`, delivery);
+        let message = messages.get(wire.recipientId);
         if (!message) {
           message = { v: Number(row.version), unread: row.unread_count, added: [] };
-          messages.set(record.recipientId, message);
+          messages.set(wire.recipientId, message);
         }
-        message.added!.push({ ...record, createdAt: isoOf(record.createdAt), readAt: null, archivedAt: null });
+        message.added!.push(wire);
         delivered++;
       } else if (delivery.status === 'SUPPRESSED') suppressed++;
       else {
         duplicates++;
         // A retry grouped into the same transaction as its first attempt: name what that attempt stored.
-        delivery.notification ??= stored.get(`${delivery.recipientId}\u0000${tpl.key}`) ?? null;
+        delivery.notification ??= stored.get(`${delivery.recipientId}\u0000${tpl.key}`)?.notification ?? null;
       }
     }
     return {
