@@ -406,17 +406,10 @@ export class Hub {
       process.nextTick(() => this.fanout(entries, end));
       return;
     }
-    const held = this.held;
+    // Done: what waited is received in order (behind another chunked fan-out among it, the rest waits again).
+    const held = this.held ?? [];
     this.held = undefined;
-    while (held?.length) {
-      held.shift()!();
-      // That was another chunked fan-out: the rest waits behind it.
-      const again = this.held as (() => void)[] | undefined;
-      if (again) {
-        again.push(...held);
-        return;
-      }
-    }
+    for (const deliver of held) this.receive(deliver);
   }
 
   private dispatch(entry: UserEntry, message: InboxMessage) {
