@@ -1,25 +1,15 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InboxMessage, packFanout, type WireNotification } from '../../src/delivery/messages.ts';
+import { type InboxMessage, packFanout } from '../../src/delivery/messages.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/backends.ts';
+import { wireNotification } from '../helpers/wire.ts';
 
-const added = (userId: string, seq: number, title: string): InboxMessage => {
-  const n: WireNotification = {
-    id: `00000000-0000-7000-8000-${String(seq).padStart(12, '0')}`,
-    recipientId: userId,
-    seq,
-    title,
-    body: 'b',
-    type: 'UPDATE',
-    category: null,
-    data: null,
-    readAt: null,
-    archivedAt: null,
-    createdAt: new Date().toISOString(),
-  };
-  return { v: seq, unread: seq, added: [n] };
-};
+const added = (userId: string, seq: number, title: string): InboxMessage => ({
+  v: seq,
+  unread: seq,
+  added: [wireNotification(userId, seq, { title })],
+});
 
 // What another instance publishes, written straight to Redis: a fan-out large enough to be handed
 // out in several chunks, and right behind it, in the same write, a message on one user's channel.

@@ -1,20 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type InboxMessage, packFanout, unpackFanout, type WireNotification } from '../../src/delivery/messages.ts';
-
-const wire = (userId: string, seq: number, content: Partial<WireNotification>): WireNotification => ({
-  id: `${userId}-${seq}`,
-  recipientId: userId,
-  seq,
-  title: 't',
-  body: 'b',
-  type: 'UPDATE',
-  category: null,
-  data: null,
-  readAt: null,
-  archivedAt: null,
-  createdAt: new Date(1_700_000_000_000 + seq).toISOString(),
-  ...content,
-});
+import { type InboxMessage, packFanout, unpackFanout } from '../../src/delivery/messages.ts';
+import { wireNotification as wire } from '../helpers/wire.ts';
 
 /** What a fan-out turns into on the receiving instance: JSON over Redis, then unpacked. */
 const overTheWire = (entries: [string, InboxMessage][]) => unpackFanout(JSON.parse(JSON.stringify(packFanout(entries))));
