@@ -108,7 +108,7 @@ const FULL: Config = {
   sourceIps: 1,
   connectConcurrency: 200,
   connectTimeoutMs: 20_000,
-  publisherConnections: 32,
+  publisherConnections: 128,
   serverCpu: '0',
   generatorCpu: '1',
   readyTimeoutMs: 120_000,
