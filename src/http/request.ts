@@ -88,9 +88,14 @@ function paramsOf(query: unknown, operationName: unknown, variables: unknown): P
 
 /** The request's path without its query string. */
 export function pathOf(url: string | undefined): string {
+  return splitUrl(url).path;
+}
+
+/** A request URL's path and its query string (without `?`; empty when there is none). */
+export function splitUrl(url: string | undefined): { path: string; query: string } {
   const u = url ?? '/';
   const q = u.indexOf('?');
-  return q < 0 ? u : u.slice(0, q);
+  return q < 0 ? { path: u, query: '' } : { path: u.slice(0, q), query: u.slice(q + 1) };
 }
 
 /** What the request presents to authenticate (a stream ticket only comes in a GET's query string). */

@@ -18,7 +18,7 @@ import type { HubStream, StreamEvent, StreamSink } from '../delivery/hub.ts';
 import type { SseConnection, SseRegistry } from '../delivery/sse.ts';
 import { openStream, STREAM_FIELDS, type StreamField } from '../schema/subscriptions.ts';
 import type { Plan, PlanCache } from './plans.ts';
-import { credentialsOf, maskResult, type Params, paramsFromSearch, parseParams, pathOf, readBody, withBody } from './request.ts';
+import { credentialsOf, maskResult, type Params, paramsFromSearch, parseParams, readBody, splitUrl, withBody } from './request.ts';
 
 /**
  * GraphQL subscriptions over SSE ("distinct connections" mode of GraphQL over SSE: GET or POST on
@@ -221,7 +221,8 @@ export function createSseEndpoint(options: SseEndpointOptions) {
 
   return function handle(req: IncomingMessage, res: ServerResponse) {
     const accept = req.headers.accept;
-    if (pathOf(req.url) !== options.path || typeof accept !== 'string' || !accept.includes('text/event-stream')) {
+    const url = splitUrl(req.url);
+    if (url.path !== options.path || typeof accept !== 'string' || !accept.includes('text/event-stream')) {
       options.fallback(req, res);
       return;
     }
@@ -238,9 +239,7 @@ export function createSseEndpoint(options: SseEndpointOptions) {
       options.fallback(req, res);
       return;
     }
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const search = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const search = new URLSearchParams(url.query);
     const params = paramsFromSearch(search);
     const plan = planFor(params);
     if (!plan || !params) {
