@@ -277,7 +277,17 @@ export class Emitter {
         );
         for (const r of rows) existing.set(`${r.recipient_id}\u0000${r.idempotency_key}`, fromRow(r));
       }
-      const { plans, insertUsers, insertTemplates } = decide(batch, prefs, existing);
+      const plans = decide(batch, prefs, existing);
+      // The recipients to store: those decided DELIVERED, with their emit's template number.
+      const insertUsers: string[] = [];
+      const insertTemplates: number[] = [];
+      plans.forEach((plan, t) => {
+        for (const d of plan) {
+          if (d.status !== 'DELIVERED') continue;
+          insertUsers.push(d.recipientId);
+          insertTemplates.push(t + 1);
+        }
+      });
       const inserted = byTemplate(batch);
       if (insertUsers.length > 0) {
         const rows = await tx.query<InsertedRow>(INSERT_SQL, [insertUsers, insertTemplates, ...templateArrays(batch)]);
@@ -307,7 +317,7 @@ export class Emitter {
       if (r.kind === 'p') prefs.set(r.recipient_id, preferencesFromRow(r));
       else inserted[r.template - 1]!.set(r.recipient_id, r);
     }
-    return build(batch, decide(batch, prefs, new Map()).plans, inserted);
+    return build(batch, decide(batch, prefs, new Map()), inserted);
   }
 }
 
@@ -315,13 +325,10 @@ export class Emitter {
 type Plan = Delivery[];
 
 /** Decides per recipient: suppressed by preferences, duplicate of an earlier attempt, or delivered. */
-function decide(batch: Pending[], prefs: Map<string, Preferences>, existing: Map<string, NotificationRecord>) {
-  const plans: Plan[] = [];
-  const insertUsers: string[] = [];
-  const insertTemplates: number[] = [];
+function decide(batch: Pending[], prefs: Map<string, Preferences>, existing: Map<string, NotificationRecord>): Plan[] {
   const claimed = new Set<string>();
-  batch.forEach((p, t) => {
-    const plan = p.recipients.map((recipientId) => {
+  return batch.map((p) =>
+    p.recipients.map((recipientId) => {
       const pref = prefs.get(recipientId);
       const muted = p.input.category !== null && pref !== undefined && pref.mutedCategories.includes(p.input.category);
       const delivery = new Delivery(recipientId, channelsFor(pref, muted));
@@ -341,15 +348,9 @@ function decide(batch: Pending[], prefs: Map<string, Preferences>, existing: Map
           claimed.add(k);
         }
       }
-      if (delivery.status === 'DELIVERED') {
-        insertUsers.push(recipientId);
-        insertTemplates.push(t + 1);
-      }
       return delivery;
-    });
-    plans.push(plan);
-  });
-  return { plans, insertUsers, insertTemplates };
+    }),
+  );
 }
 
 /** Stored rows by emit (template) and recipient. */
