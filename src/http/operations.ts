@@ -3,7 +3,7 @@ import type { ExecutionResult, GraphQLError } from 'graphql';
 import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
 import { type Context, type Credentials, releaseContext } from '../context.ts';
 import type { PlanCache } from './plans.ts';
-import { credentialsOf, maskResult, parseParams, pathOf, readBody, withBody } from './request.ts';
+import { credentialsOf, maskResult, parseParams, readBody, splitUrl, withBody } from './request.ts';
 
 /**
  * Queries and mutations POSTed as JSON, served without Yoga's per-request pipeline.
@@ -76,7 +76,7 @@ export function createOperationsEndpoint(options: OperationsEndpointOptions) {
 
   function handle(req: IncomingMessage, res: ServerResponse) {
     const type = req.method === 'POST' && !req.headers.origin && isJson(req) ? responseType(req.headers.accept) : null;
-    if (!type || pathOf(req.url) !== options.path) {
+    if (!type || splitUrl(req.url).path !== options.path) {
       fallback(req, res);
       return;
     }

@@ -86,11 +86,6 @@ function paramsOf(query: unknown, operationName: unknown, variables: unknown): P
   };
 }
 
-/** The request's path without its query string. */
-export function pathOf(url: string | undefined): string {
-  return splitUrl(url).path;
-}
-
 /** A request URL's path and its query string (without `?`; empty when there is none). */
 export function splitUrl(url: string | undefined): { path: string; query: string } {
   const u = url ?? '/';
