@@ -166,7 +166,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   await pglite.waitReady;
   const prisma = new PrismaClient({
     // pglite-prisma-adapter bundles its own copy of Prisma's adapter types: same shape, other identity.
-    adapter: new PrismaPGlite(pglite) as never,
+    adapter: new PrismaPGlite(pglite),
   });
   const runner: ScriptRunner = {
     async exec(script) {
