@@ -15,6 +15,7 @@ import { createAuthenticator } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { type Context, createContextFactory, type Services } from './context.ts';
 import { type Database, openConfiguredDatabase } from './db/index.ts';
+import { MigrationError, migrationProblem } from './db/migrate.ts';
 import { type Bus, createMemoryBus, createRedisBus } from './delivery/bus.ts';
 import { Hub } from './delivery/hub.ts';
 import { createLocalPresence, createRedisPresence } from './delivery/presence.ts';
@@ -61,6 +62,13 @@ export async function createApp(options: AppOptions): Promise<App> {
   if (!options.db && (db.kind === 'embedded' || config.AUTO_MIGRATE)) {
     const applied = await db.migrate();
     if (applied.length) log.info({ applied }, 'migrations applied');
+  } else if (!options.db) {
+    // Serving a half-migrated schema fails requests at random: refuse to start instead.
+    const problem = migrationProblem(await db.migrationStatus());
+    if (problem) {
+      await db.close();
+      throw new MigrationError(problem);
+    }
   }
   const bus = options.bus ?? (config.REDIS_URL ? createRedisBus(config.REDIS_URL, log, config.REDIS_PREFIX) : createMemoryBus());
   // Publishes made before Redis is connected fail (the rows are safe, delivery waits for a catch-up):

@@ -131,3 +131,22 @@ export function loadConfig(env: Record<string, unknown> = process.env): Config {
   }
   return config;
 }
+
+const databaseSchema = schema.pick({ DATABASE_URL: true, HERALD_DATA_DIR: true });
+
+/**
+ * The database part of the configuration, for `npm run db:migrate` (which must not need the
+ * server's secrets). Same rules as loadConfig.
+ */
+export function loadDatabaseConfig(env: Record<string, unknown> = process.env): z.output<typeof databaseSchema> {
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(databaseSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = typeof value === 'string' ? value : String(value);
+  }
+  const parsed = databaseSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  return parsed.data;
+}

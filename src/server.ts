@@ -1,18 +1,19 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import v8 from 'node:v8';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { EmbeddedDatabaseError } from './db/index.ts';
+import { MigrationError } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
 
-// V8 moves objects from allocation sites whose objects often survive a young-generation GC
-// straight to the old generation ("pretenuring"). Under load every request's objects live a few
-// milliseconds too long for that heuristic, so they were all pretenured: the old generation grew by
-// megabytes per second of garbage and full GCs paused delivery. Measured with --trace-gc at 1,000
-// emits/s: 2 MB promoted per young GC before, 0.7 MB after, and young GC pauses of 10-24 ms down
-// to 5-11 ms. Set before anything is served.
-v8.setFlagsFromString('--no-allocation-site-pretenuring');
+// Run with `node --no-allocation-site-pretenuring` (npm start and dev do; so should anyone
+// embedding createApp in a process of their own). V8 moves objects from allocation sites whose
+// objects often survive a young-generation GC straight to the old generation ("pretenuring").
+// Under load every request's objects live a few milliseconds too long for that heuristic, so they
+// were all pretenured: the old generation grew by megabytes per second of garbage and full GCs
+// paused delivery. Measured with --trace-gc at 1,000 emits/s: 2 MB promoted per young GC before,
+// 0.7 MB after, and young GC pauses of 10-24 ms down to 5-11 ms. A command-line flag, not
+// v8.setFlagsFromString: V8 reads it before any code is compiled.
 
 /** Starts one Herald instance: listens, and stops gracefully on SIGTERM/SIGINT. */
 async function main() {
@@ -49,7 +50,7 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof EmbeddedDatabaseError) {
+  if (error instanceof ConfigError || error instanceof EmbeddedDatabaseError || error instanceof MigrationError) {
     console.error(error.message);
   } else {
     console.error(error);

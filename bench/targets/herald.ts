@@ -37,7 +37,7 @@ export const herald: Target = {
   launch: (port, opts) => ({
     command: process.execPath,
     // BENCH_HERALD_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=prof".
-    args: ['--expose-gc', ...(process.env.BENCH_HERALD_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', SERVER_ENTRY],
+    args: ['--expose-gc', '--no-allocation-site-pretenuring', ...(process.env.BENCH_HERALD_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', SERVER_ENTRY],
     cwd: REPO_ROOT,
     env: {
       PORT: String(port),

@@ -4,7 +4,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { PrismaClient } from '../generated/prisma/client.ts';
-import { applyMigrations, type ScriptRunner } from './migrate.ts';
+import { applyMigrations, type MigrationStatus, markRolledBack, migrationStatus, type ScriptRunner } from './migrate.ts';
 import { poolSql, prismaSql, type Sql } from './sql.ts';
 
 export type { PrismaClient } from '../generated/prisma/client.ts';
@@ -17,8 +17,12 @@ export interface Database {
   sql: Sql;
   /** `postgres` for DATABASE_URL, `embedded` for PGlite. */
   kind: 'postgres' | 'embedded';
-  /** Migrate to the latest schema (Prisma-compatible bookkeeping). */
+  /** Migrate to the latest schema (Prisma-compatible bookkeeping); see migrate.ts. */
   migrate(): Promise<string[]>;
+  /** Where the schema stands against the migration files (read-only). */
+  migrationStatus(): Promise<MigrationStatus>;
+  /** Marks a failed migration rolled back, so the next migration run applies it again. */
+  markRolledBack(name: string): Promise<void>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -108,30 +112,33 @@ async function openPostgres(url: string, max: number, queryTimeoutMs: number): P
     async query(sql, params) {
       const client = await pool.connect();
       try {
-        return (await client.query(sql, params as unknown[])).rows;
+        return (await client.query(sql, params)).rows;
       } finally {
         client.release();
       }
     },
   };
   // Advisory locks are per session: run the migrator on one dedicated connection.
+  const dedicated = async <T>(run: (db: ScriptRunner) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      return await run({
+        exec: async (s) => {
+          await client.query(s);
+        },
+        query: async (s, p) => (await client.query(s, p)).rows,
+      });
+    } finally {
+      client.release();
+    }
+  };
   return {
     prisma,
     sql: poolSql(pool),
     kind: 'postgres',
-    async migrate() {
-      const client = await pool.connect();
-      try {
-        return await applyMigrations({
-          exec: async (s) => {
-            await client.query(s);
-          },
-          query: async (s, p) => (await client.query(s, p as unknown[])).rows,
-        });
-      } finally {
-        client.release();
-      }
-    },
+    migrate: () => dedicated((db) => applyMigrations(db)),
+    migrationStatus: () => migrationStatus(runner),
+    markRolledBack: (name) => dedicated((db) => markRolledBack(db, name)),
     async ping() {
       await runner.query('SELECT 1');
     },
@@ -165,15 +172,14 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   }
   await pglite.waitReady;
   const prisma = new PrismaClient({
-    // pglite-prisma-adapter bundles its own copy of Prisma's adapter types: same shape, other identity.
-    adapter: new PrismaPGlite(pglite) as never,
+    adapter: new PrismaPGlite(pglite),
   });
   const runner: ScriptRunner = {
     async exec(script) {
       await pglite.exec(script);
     },
-    async query(sql, params) {
-      return (await pglite.query(sql, params as unknown[])).rows as never[];
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await pglite.query<T>(sql, params)).rows;
     },
   };
   return {
@@ -181,6 +187,8 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     sql: prismaSql(prisma),
     kind: 'embedded',
     migrate: () => applyMigrations(runner),
+    migrationStatus: () => migrationStatus(runner),
+    markRolledBack: (name) => markRolledBack(runner, name),
     async ping() {
       await runner.query('SELECT 1');
     },

@@ -3,7 +3,7 @@
 -- Time-ordered notification ids (UUID version 7, RFC 9562: 48-bit Unix milliseconds, then
 -- random bits). New rows land at the right edge of the primary key instead of on random pages,
 -- so an emit to many recipients touches (and writes to the WAL) a few index pages, not one per
--- row. Still a UUID; PostgreSQL 18's built-in uuidv7() does the same.
+-- row. Still a UUID: PostgreSQL 18's built-in uuidv7() does the same.
 CREATE FUNCTION "herald_uuid_v7"() RETURNS uuid AS $$
   SELECT encode(
     set_bit(set_bit(
@@ -21,7 +21,7 @@ ALTER TABLE "notification" ALTER COLUMN "id" SET DEFAULT "herald_uuid_v7"();
 DROP INDEX "notification_created_at_idx";
 CREATE INDEX "notification_created_at_idx" ON "notification" USING brin ("created_at");
 
--- Idempotency keys are unique per recipient; rows without a key (most) are no longer indexed.
+-- Idempotency keys are unique per recipient. Rows without a key (most) are no longer indexed.
 DROP INDEX "notification_recipient_id_idempotency_key_key";
 CREATE UNIQUE INDEX "notification_recipient_id_idempotency_key_key" ON "notification"("recipient_id", "idempotency_key") WHERE "idempotency_key" IS NOT NULL;
 

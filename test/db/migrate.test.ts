@@ -1,0 +1,253 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/index.ts';
+import { applyMigrations, compareMigrations, MIGRATIONS_DIR, migrationProblem, SUPERSEDED_CHECKSUMS } from '../../src/db/migrate.ts';
+import { TEST_SECRET } from '../helpers/app.ts';
+import { createScratchDatabase, TEST_DATABASE_URL } from '../helpers/backends.ts';
+import { freePort } from '../helpers/cluster.ts';
+
+const names = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+const file = (name: string, script: string) => ({ name, script, checksum: sha(script) });
+const row = (name: string, checksum: string, finished = true) => ({
+  id: name,
+  migration_name: name,
+  checksum,
+  finished_at: finished ? new Date() : null,
+  logs: finished ? null : 'boom',
+});
+
+describe('migration files', () => {
+  // The Prisma CLI's pg adapter splits a script on every ";" (src/db/migrate.ts): one inside a
+  // comment turns the rest of the comment into SQL (the production migration's syntax error).
+  it.each(names)('%s has no ";" inside a comment (the Prisma CLI splits scripts on every ";")', (name) => {
+    const script = readFileSync(path.join(MIGRATIONS_DIR, name, 'migration.sql'), 'utf8');
+    const commentsWithSemicolon = script.split('\n').filter((line) => /--.*;/.test(line));
+    expect(commentsWithSemicolon).toEqual([]);
+  });
+});
+
+describe('compareMigrations (pure)', () => {
+  const a = file('1_a', 'CREATE TABLE a (x int);\n');
+  const b = file('2_b', 'CREATE TABLE b (x int);\n');
+
+  it('reports pending, failed and applied migrations', () => {
+    expect(compareMigrations([a, b], [])).toMatchObject({ applied: [], pending: ['1_a', '2_b'], failed: [] });
+    expect(compareMigrations([a, b], [row('1_a', a.checksum), row('2_b', b.checksum, false)])).toMatchObject({
+      applied: ['1_a'],
+      pending: [],
+      failed: [{ name: '2_b', logs: 'boom' }],
+    });
+  });
+
+  it('counts an applied migration whose text changed as modified, unless only its line endings changed', () => {
+    expect(compareMigrations([a], [row('1_a', sha('CREATE TABLE a (y int);\n'))]).modified).toEqual(['1_a']);
+    expect(compareMigrations([a], [row('1_a', sha(a.script.replace(/\n/g, '\r\n')))]).modified).toEqual([]);
+  });
+
+  it('accepts the recorded earlier texts of a comment-only edit (SUPERSEDED_CHECKSUMS)', () => {
+    const name = '20261121200000_bulk_write_path';
+    const old = SUPERSEDED_CHECKSUMS[name]?.[0] ?? '';
+    const current = file(name, readFileSync(path.join(MIGRATIONS_DIR, name, 'migration.sql'), 'utf8'));
+    const status = compareMigrations([current], [row(name, old)]);
+    expect(status).toMatchObject({ applied: [name], modified: [], superseded: [name] });
+  });
+});
+
+describe.runIf(TEST_DATABASE_URL)('migrations on PostgreSQL', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('a database migrated with the old text of bulk_write_path (before its comment fix) migrates again and counts as up to date', async () => {
+    const scratch = await createScratchDatabase('herald_mig');
+    cleanups.push(scratch.drop);
+    const dir = await mkdtemp(path.join(tmpdir(), 'herald-mig-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await cp(MIGRATIONS_DIR, dir, { recursive: true });
+    const name = '20261121200000_bulk_write_path';
+    const current = readFileSync(path.join(MIGRATIONS_DIR, name, 'migration.sql'), 'utf8');
+    const old = current
+      .replace('row. Still a UUID: PostgreSQL', 'row. Still a UUID; PostgreSQL')
+      .replace('unique per recipient. Rows without', 'unique per recipient; rows without');
+    expect(SUPERSEDED_CHECKSUMS[name]).toContain(sha(old));
+    await writeFile(path.join(dir, name, 'migration.sql'), old);
+
+    // The old deployment: the old file text, applied by Herald's migrator.
+    const client = new pg.Client({ connectionString: scratch.url });
+    await client.connect();
+    cleanups.push(() => client.end());
+    const runner = {
+      exec: async (sql: string) => {
+        await client.query(sql);
+      },
+      query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+    };
+    expect(await applyMigrations(runner, dir)).toEqual(names);
+
+    // The new code: nothing to apply, the checksum is brought up to date, and the server may start.
+    const db = await openDatabase({ url: scratch.url, poolSize: 2 });
+    cleanups.push(() => db.close());
+    expect(await db.migrate()).toEqual([]);
+    const [recorded] = await db.prisma.$queryRawUnsafe<{ checksum: string }[]>(
+      'SELECT checksum FROM "_prisma_migrations" WHERE migration_name = $1',
+      name,
+    );
+    expect(recorded?.checksum).toBe(sha(current));
+    const status = await db.migrationStatus();
+    expect(migrationProblem(status)).toBeNull();
+    expect(status).toMatchObject({ applied: names, pending: [], modified: [], superseded: [] });
+    const server = await spawnServer(scratch.url);
+    expect(await server.ready()).toBe(true);
+  });
+
+  it('npm run db:migrate migrates a fresh database; prisma migrate status agrees', async () => {
+    const scratch = await createScratchDatabase('herald_mig');
+    cleanups.push(scratch.drop);
+    const first = await run('npm', ['run', '-s', 'db:migrate'], { DATABASE_URL: scratch.url });
+    expect(first.code, first.output).toBe(0);
+    expect(first.output).toContain(`Applied ${names.length} migration(s)`);
+    const again = await run('npm', ['run', '-s', 'db:migrate'], { DATABASE_URL: scratch.url });
+    expect(again.output).toContain('up to date');
+    const status = await run(process.execPath, ['scripts/prisma.mjs', 'migrate', 'status'], { DATABASE_URL: scratch.url });
+    expect(status.code, status.output).toBe(0);
+    expect(status.output).toContain('Database schema is up to date!');
+  });
+
+  it('the server refuses to start on a database with pending migrations (AUTO_MIGRATE=false)', async () => {
+    const scratch = await createScratchDatabase('herald_mig');
+    cleanups.push(scratch.drop);
+    const server = await spawnServer(scratch.url);
+    expect(await server.exit()).toBe(1);
+    expect(server.output()).toContain(`${names.length} migration(s) pending`);
+    expect(server.output()).toContain('npm run db:migrate');
+  });
+
+  it('a failed migration is reported, blocks the server and the migrator, and can be rolled back and applied again', async () => {
+    const scratch = await createScratchDatabase('herald_mig');
+    cleanups.push(scratch.drop);
+    const dir = await mkdtemp(path.join(tmpdir(), 'herald-mig-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await cp(MIGRATIONS_DIR, dir, { recursive: true });
+    const last = names.at(-1) ?? '';
+    const good = readFileSync(path.join(MIGRATIONS_DIR, last, 'migration.sql'), 'utf8');
+    await writeFile(
+      path.join(dir, last, 'migration.sql'),
+      `${good}
+ALTER TABLE "no_such_table" ADD COLUMN x int;
+`,
+    );
+    const client = new pg.Client({ connectionString: scratch.url });
+    await client.connect();
+    cleanups.push(() => client.end());
+    const runner = {
+      exec: async (sql: string) => {
+        await client.query(sql);
+      },
+      query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+    };
+    await expect(applyMigrations(runner, dir)).rejects.toThrow(new RegExp(`Migration ${last} failed .*no_such_table`));
+    // One transaction: nothing of the failed migration is left (its function is absent).
+    const fn = await client.query(`SELECT 1 FROM pg_proc WHERE proname = 'herald_uuid_v7'`);
+    expect(fn.rowCount).toBe(0);
+
+    const server = await spawnServer(scratch.url);
+    expect(await server.exit()).toBe(1);
+    expect(server.output()).toContain(`Migration ${last} failed`);
+    expect(server.output()).toContain(`npm run db:migrate -- --rolled-back ${last}`);
+    const blocked = await run('npm', ['run', '-s', 'db:migrate'], { DATABASE_URL: scratch.url });
+    expect(blocked.code).toBe(1);
+    expect(blocked.output).toContain(`Migration ${last} failed`);
+
+    const resolved = await run('npm', ['run', '-s', 'db:migrate', '--', '--rolled-back', last], { DATABASE_URL: scratch.url });
+    expect(resolved.code, resolved.output).toBe(0);
+    const fixed = await run('npm', ['run', '-s', 'db:migrate'], { DATABASE_URL: scratch.url });
+    expect(fixed.code, fixed.output).toBe(0);
+    expect(fixed.output).toContain(last);
+    const restarted = await spawnServer(scratch.url);
+    expect(await restarted.ready()).toBe(true);
+  });
+});
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const spawned = new Set<ChildProcess>();
+afterAll(() => {
+  for (const child of spawned) child.kill('SIGKILL');
+});
+
+/** Runs a command in the repository to its end. */
+function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    spawned.add(child);
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('exit', (code) => {
+      spawned.delete(child);
+      resolve({ code, output });
+    });
+  });
+}
+
+/** `npm start` in production mode on a database, without AUTO_MIGRATE. */
+async function spawnServer(databaseUrl: string) {
+  const port = await freePort();
+  const child = spawn('npm', ['start', '-s'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      AUTO_MIGRATE: 'false',
+      JWT_SECRET: TEST_SECRET,
+      DATABASE_URL: databaseUrl,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  spawned.add(child);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stop = () => {
+    // npm start's process group: npm and the node server under it.
+    if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    output: () => output,
+    exit: () => exited,
+    /** True once /ready answers 200 (false if the process exits first); the server is then stopped. */
+    async ready(): Promise<boolean> {
+      const deadline = Date.now() + 30_000;
+      try {
+        while (Date.now() < deadline && child.exitCode === null) {
+          const ok = await fetch(`http://127.0.0.1:${port}/ready`).then(
+            (r) => r.ok,
+            () => false,
+          );
+          if (ok) return true;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return false;
+      } finally {
+        stop();
+      }
+    },
+  };
+}
