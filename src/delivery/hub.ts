@@ -1,10 +1,10 @@
 import type { Sql } from '../db/index.ts';
+import { encodeCursor } from '../domain/cursor.ts';
+import { type ChangeKind, fromWire, type InboxMessage } from '../domain/messages.ts';
+import { fromRow, NOTIFICATION_COLUMNS, type NotificationRecord, type NotificationRow } from '../domain/model.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { encodeCursor } from '../notifications/cursor.ts';
-import { fromRow, NOTIFICATION_COLUMNS, type NotificationRecord, type NotificationRow } from '../notifications/model.ts';
 import type { Bus } from './bus.ts';
-import { type ChangeKind, fromWire, type InboxMessage } from './messages.ts';
 import { inPacedChunks } from './paced.ts';
 
 /** One event on a user's stream, in the order the client must see it. */

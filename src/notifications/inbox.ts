@@ -1,10 +1,17 @@
 import type { Sql } from '../db/index.ts';
 import type { Bus } from '../delivery/bus.ts';
-import type { ChangeKind, InboxMessage } from '../delivery/messages.ts';
+import { decodeCursor } from '../domain/cursor.ts';
+import type { ChangeKind, InboxMessage } from '../domain/messages.ts';
+import {
+  fromRow,
+  LIMITS,
+  NOTIFICATION_COLUMNS,
+  type NotificationRecord,
+  type NotificationRow,
+  type NotificationType,
+} from '../domain/model.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { decodeCursor } from './cursor.ts';
-import { fromRow, LIMITS, NOTIFICATION_COLUMNS, type NotificationRecord, type NotificationRow, type NotificationType } from './model.ts';
 import * as v from './validate.ts';
 
 export interface InboxFilter {
