@@ -18,39 +18,6 @@ export interface NotificationRecord {
   createdAt: Date;
 }
 
-/** A raw `notification` row as returned by `SELECT *` through Prisma's raw queries. */
-export interface NotificationRow {
-  id: string;
-  recipient_id: string;
-  seq: bigint | number | string;
-  title: string;
-  body: string;
-  type: NotificationType;
-  category: string | null;
-  data: unknown;
-  read_at: Date | null;
-  archived_at: Date | null;
-  created_at: Date;
-}
-
-export const NOTIFICATION_COLUMNS = 'id, recipient_id, seq, title, body, type, category, data, read_at, archived_at, created_at';
-
-export function fromRow(row: NotificationRow): NotificationRecord {
-  return {
-    id: row.id,
-    recipientId: row.recipient_id,
-    seq: Number(row.seq),
-    title: row.title,
-    body: row.body,
-    type: row.type,
-    category: row.category,
-    data: row.data ?? null,
-    readAt: row.read_at ? new Date(row.read_at) : null,
-    archivedAt: row.archived_at ? new Date(row.archived_at) : null,
-    createdAt: new Date(row.created_at),
-  };
-}
-
 /** Limits on input, enforced before anything is written. */
 export const LIMITS = {
   maxRecipients: 10_000,
