@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import { readInboxState, readLastSeqs } from '../store/inbox-state.ts';
 import { fromRow, notificationsAfter } from '../store/notifications.ts';
 import type { Bus } from './bus.ts';
+import { FanoutScheduler } from './fanout.ts';
 import { inPacedChunks } from './paced.ts';
 import { judgeResume } from './sequencer.ts';
 import { type HubStream, REPLAY_PAGE, Stream, type StreamKind } from './stream.ts';
@@ -31,9 +32,6 @@ export interface HubOptions {
   maxQueuedEvents?: number;
 }
 
-/** Users handed a fan-out message per tick (see Hub.fanout). */
-const FANOUT_CHUNK = 500;
-
 interface UserEntry {
   streams: Set<Stream>;
   subscribed: Promise<() => void>;
@@ -53,8 +51,11 @@ export class Hub {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly catchupIntervalMs: number;
   private sweeping = false;
-  /** Bus messages that arrived while a fan-out is handed out in chunks (see fanout). */
-  private held: (() => void)[] | undefined;
+  /** Bus order, and fan-outs handed out in chunks. */
+  private readonly scheduler = new FanoutScheduler<UserEntry>(
+    (userId) => this.users.get(userId),
+    (entry, message) => this.dispatch(entry, message),
+  );
   /** One timer for all streams' credential expiry (a timer per stream cost memory per stream). */
   private readonly expiryTimer: NodeJS.Timeout;
   private closing = false;
@@ -68,7 +69,7 @@ export class Hub {
     this.maxStreamsPerUser = options.maxStreamsPerUser;
     this.maxQueuedEvents = options.maxQueuedEvents ?? 10_000;
     this.bus.onReconnect(() => this.catchUpAll('reconnect'));
-    this.bus.onFanout((entries) => this.receive(() => this.fanout(entries, 0)));
+    this.bus.onFanout((entries) => this.scheduler.fanout(entries));
     this.catchupIntervalMs = options.catchupIntervalMs;
     this.sweepTimer = setInterval(() => void this.sweep(), options.catchupIntervalMs);
     this.sweepTimer.unref();
@@ -117,7 +118,7 @@ export class Hub {
     stream.catchingUp = true; // buffer live messages until the replay is done
     if (!entry) {
       const created: UserEntry = { streams: new Set(), subscribed: Promise.resolve(() => {}) };
-      created.subscribed = this.bus.subscribe(userId, (m) => this.receive(() => this.dispatch(created, m)));
+      created.subscribed = this.bus.subscribe(userId, (m) => this.scheduler.message(created, m));
       entry = created;
       this.users.set(userId, entry);
     }
@@ -189,39 +190,6 @@ export class Hub {
     for (const entry of this.users.values()) {
       for (const s of entry.streams) if (s.expiresAt !== undefined && s.expiresAt <= now) this.expire(s);
     }
-  }
-
-  /** Runs a bus message's delivery now, or after the fan-out being handed out (bus order is kept). */
-  private receive(deliver: () => void) {
-    if (this.held) this.held.push(deliver);
-    else deliver();
-  }
-
-  /**
-   * Hands a fan-out's messages to the local streams, FANOUT_CHUNK users at a time. Each chunk's
-   * SSE writes are flushed (Node uncorks every response in the next tick) before the next chunk
-   * is written, so no more than a chunk of frames waits in memory: written all at once, 10,000
-   * frames were still referenced at every young GC of the fan-out, and copying them cost more
-   * than the writes. The next chunk is a `process.nextTick` queued behind those flushes; bus
-   * messages that arrive meanwhile (several can come in one read from Redis) are held until the
-   * fan-out is done, so every stream still sees its messages in bus order.
-   */
-  private fanout(entries: readonly (readonly [string, InboxMessage])[], from: number) {
-    const end = Math.min(from + FANOUT_CHUNK, entries.length);
-    for (let i = from; i < end; i++) {
-      const [userId, message] = entries[i]!;
-      const entry = this.users.get(userId);
-      if (entry) this.dispatch(entry, message);
-    }
-    if (end < entries.length) {
-      this.held ??= [];
-      process.nextTick(() => this.fanout(entries, end));
-      return;
-    }
-    // Done: what waited is received in order (behind another chunked fan-out among it, the rest waits again).
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const deliver of held) this.receive(deliver);
   }
 
   private dispatch(entry: UserEntry, message: InboxMessage) {
