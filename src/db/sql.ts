@@ -11,6 +11,10 @@ import type { PrismaClient } from '../generated/prisma/client.ts';
  * same `pg` pool Prisma's driver adapter uses; embedded (PGlite, one connection) they go through
  * Prisma, whose adapter serialises transactions on that connection.
  *
+ * The one raw-SQL style of the code base: the repository (src/store/), emit and the inbox's bulk
+ * changes all take an `Sql`; Prisma's typed client is kept for low-traffic single-row CRUD
+ * (preferences). README, Architecture, "Data access", says which remains where and why.
+ *
  * Rows come back as the driver returns them: BIGINT as string (pg) or bigint (Prisma), so callers
  * convert with Number().
  */

@@ -3,8 +3,8 @@ import { EventEmitter } from 'node:events';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { PubSub } from 'graphql-subscriptions';
 import { Redis } from 'ioredis';
+import { type InboxMessage, type PackedFanout, packFanout, unpackFanout } from '../domain/messages.ts';
 import type { Logger } from '../logger.ts';
-import { type InboxMessage, type PackedFanout, packFanout, unpackFanout } from './messages.ts';
 
 /**
  * The delivery fabric between instances: one channel per user. Delivery only, never truth:

@@ -1,46 +1,16 @@
 import type { Sql } from '../db/index.ts';
+import type { InboxMessage } from '../domain/messages.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { encodeCursor } from '../notifications/cursor.ts';
-import { fromRow, NOTIFICATION_COLUMNS, type NotificationRecord, type NotificationRow } from '../notifications/model.ts';
+import { readInboxState, readLastSeqs } from '../store/inbox-state.ts';
+import { fromRow, notificationsAfter } from '../store/notifications.ts';
 import type { Bus } from './bus.ts';
-import { type ChangeKind, fromWire, type InboxMessage } from './messages.ts';
+import { FanoutScheduler } from './fanout.ts';
 import { inPacedChunks } from './paced.ts';
+import { judgeResume } from './sequencer.ts';
+import { type HubStream, REPLAY_PAGE, Stream, type StreamKind } from './stream.ts';
 
-/** One event on a user's stream, in the order the client must see it. */
-export type StreamEvent =
-  | { type: 'added'; cursor: string; notification: NotificationRecord }
-  | {
-      type: 'changed';
-      cursor: string;
-      change: ChangeKind;
-      notificationId: string;
-      readAt: Date | null;
-      archivedAt: Date | null;
-    }
-  | { type: 'unread'; unreadCount: number };
-
-/**
- * A consumer that takes events as they happen (the SSE endpoint), instead of pulling them through
- * the async iterator: no promise per event, no per-stream queue.
- */
-export interface StreamSink {
-  event(event: StreamEvent): void;
-  /** The stream ended (server shutdown): the client should reconnect. */
-  end(): void;
-  /** The stream failed with a client-facing error (expired token or cursor). */
-  fail(error: unknown): void;
-  /** Resolves when the consumer has room again (backpressure for long replays). */
-  drained(): Promise<void>;
-}
-
-/** An open stream: pull it as an async iterator, or attach a sink to have events pushed. */
-export interface HubStream extends AsyncIterableIterator<StreamEvent> {
-  attach(sink: StreamSink): void;
-}
-
-/** `added`: notificationAdded (additions only). `inbox`: inboxEvents (additions, changes, counts). */
-export type StreamKind = 'added' | 'inbox';
+export type { HubStream, StreamEvent, StreamKind, StreamSink } from './stream.ts';
 
 export interface OpenStreamOptions {
   userId: string;
@@ -62,167 +32,6 @@ export interface HubOptions {
   maxQueuedEvents?: number;
 }
 
-interface InboxStateRow {
-  last_seq: bigint | string;
-  unread_count: number;
-  version: bigint | string;
-  pruned_through_seq: bigint | string;
-}
-
-const PAGE = 500;
-
-/** Users handed a fan-out message per tick (see Hub.fanout). */
-const FANOUT_CHUNK = 500;
-
-/**
- * A live stream for one subscription. It is an async iterator of StreamEvents and guarantees,
- * per user: positions strictly increasing, no gap, no duplicate. Live messages come from the bus;
- * whenever one is missing (bus reordering, a lost publish, a Redis reconnect) the stream reads the
- * missing positions from the database, which is the source of truth.
- */
-class Stream implements AsyncIterableIterator<StreamEvent> {
-  lastSeq = 0;
-  lastVersion = 0;
-  /** Bus messages that arrived while the stream was reading the database. */
-  pendingLive: InboxMessage[] | undefined;
-  catchingUp = false;
-  again = false;
-  /** Re-read the unread count from the database on the next catch-up (after a bus outage). */
-  refreshState = false;
-  closed = false;
-  private queue: StreamEvent[] = [];
-  private sink: StreamSink | undefined;
-  private waiter: ((r: IteratorResult<StreamEvent>) => void) | undefined;
-  private failWaiter: ((e: unknown) => void) | undefined;
-  private error: unknown;
-  private drainWaiter: (() => void) | undefined;
-  /** Epoch ms when the caller's credentials expire (checked by the hub's expiry timer). */
-  expiresAt: number | undefined;
-  retryTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    readonly hub: Hub,
-    readonly userId: string,
-    readonly kind: StreamKind,
-  ) {}
-
-  [Symbol.asyncIterator]() {
-    return this;
-  }
-
-  get queued() {
-    return this.queue.length;
-  }
-
-  /** Switches to push mode: what is queued goes to the sink now, everything else as it happens. */
-  attach(sink: StreamSink) {
-    this.sink = sink;
-    const queued = this.queue;
-    this.queue = [];
-    for (const event of queued) sink.event(event);
-  }
-
-  push(event: StreamEvent) {
-    if (this.closed) return;
-    if (this.sink) {
-      this.sink.event(event);
-      return;
-    }
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      this.failWaiter = undefined;
-      w({ value: event, done: false });
-      return;
-    }
-    this.queue.push(event);
-    if (this.queue.length > this.hub.maxQueuedEvents) {
-      this.fail(
-        heraldError(ErrorCode.SERVICE_UNAVAILABLE, 'The stream fell too far behind and was closed; resume from your last cursor', {
-          retriable: true,
-        }),
-      );
-    }
-  }
-
-  /** Resolves once the consumer has taken most of the queue (backpressure for long replays). */
-  whenDrained(): Promise<void> {
-    if (this.sink && !this.closed) return this.sink.drained();
-    if (this.queue.length < PAGE || this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.drainWaiter = resolve;
-    });
-  }
-
-  next(): Promise<IteratorResult<StreamEvent>> {
-    const value = this.queue.shift();
-    if (this.drainWaiter && this.queue.length < PAGE / 2) {
-      const d = this.drainWaiter;
-      this.drainWaiter = undefined;
-      d();
-    }
-    if (value) return Promise.resolve({ value, done: false });
-    if (this.error) {
-      const e = this.error;
-      this.error = undefined;
-      return Promise.reject(e);
-    }
-    if (this.closed) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => {
-      this.waiter = resolve;
-      this.failWaiter = reject;
-    });
-  }
-
-  /** Ends the stream with an error, delivered after what is already queued. */
-  fail(error: unknown) {
-    if (this.closed) return;
-    this.release();
-    if (this.sink) {
-      this.sink.fail(error);
-      return;
-    }
-    this.error = error;
-    if (this.failWaiter) {
-      const f = this.failWaiter;
-      this.waiter = undefined;
-      this.failWaiter = undefined;
-      this.error = undefined;
-      f(error);
-    }
-  }
-
-  /** Ends the stream normally. */
-  end() {
-    if (this.closed) return;
-    this.release();
-    if (this.sink) {
-      this.sink.end();
-      return;
-    }
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      this.failWaiter = undefined;
-      w({ value: undefined, done: true });
-    }
-  }
-
-  return(): Promise<IteratorResult<StreamEvent>> {
-    this.queue.length = 0;
-    this.end();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  private release() {
-    this.closed = true;
-    clearTimeout(this.retryTimer);
-    this.pendingLive = undefined;
-    this.drainWaiter?.();
-    this.hub.detach(this);
-  }
-}
-
 interface UserEntry {
   streams: Set<Stream>;
   subscribed: Promise<() => void>;
@@ -242,8 +51,11 @@ export class Hub {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly catchupIntervalMs: number;
   private sweeping = false;
-  /** Bus messages that arrived while a fan-out is handed out in chunks (see fanout). */
-  private held: (() => void)[] | undefined;
+  /** Bus order, and fan-outs handed out in chunks. */
+  private readonly scheduler = new FanoutScheduler<UserEntry>(
+    (userId) => this.users.get(userId),
+    (entry, message) => this.dispatch(entry, message),
+  );
   /** One timer for all streams' credential expiry (a timer per stream cost memory per stream). */
   private readonly expiryTimer: NodeJS.Timeout;
   private closing = false;
@@ -257,7 +69,7 @@ export class Hub {
     this.maxStreamsPerUser = options.maxStreamsPerUser;
     this.maxQueuedEvents = options.maxQueuedEvents ?? 10_000;
     this.bus.onReconnect(() => this.catchUpAll('reconnect'));
-    this.bus.onFanout((entries) => this.receive(() => this.fanout(entries, 0)));
+    this.bus.onFanout((entries) => this.scheduler.fanout(entries));
     this.catchupIntervalMs = options.catchupIntervalMs;
     this.sweepTimer = setInterval(() => void this.sweep(), options.catchupIntervalMs);
     this.sweepTimer.unref();
@@ -306,7 +118,7 @@ export class Hub {
     stream.catchingUp = true; // buffer live messages until the replay is done
     if (!entry) {
       const created: UserEntry = { streams: new Set(), subscribed: Promise.resolve(() => {}) };
-      created.subscribed = this.bus.subscribe(userId, (m) => this.receive(() => this.dispatch(created, m)));
+      created.subscribed = this.bus.subscribe(userId, (m) => this.scheduler.message(created, m));
       entry = created;
       this.users.set(userId, entry);
     }
@@ -316,10 +128,11 @@ export class Hub {
       await entry.subscribed;
       const state = await this.readState(userId);
       if (options.after !== undefined) {
-        if (options.after > state.lastSeq || options.after < state.prunedThroughSeq) {
+        const verdict = judgeResume(options.after, state);
+        if (verdict !== 'ok') {
           throw heraldError(
             ErrorCode.CURSOR_EXPIRED,
-            options.after > state.lastSeq
+            verdict === 'unknown'
               ? 'Unknown cursor: refetch the inbox and subscribe with its streamCursor'
               : 'The cursor is older than the retention window: refetch the inbox and subscribe with its streamCursor',
           );
@@ -379,77 +192,13 @@ export class Hub {
     }
   }
 
-  /** Runs a bus message's delivery now, or after the fan-out being handed out (bus order is kept). */
-  private receive(deliver: () => void) {
-    if (this.held) this.held.push(deliver);
-    else deliver();
-  }
-
-  /**
-   * Hands a fan-out's messages to the local streams, FANOUT_CHUNK users at a time. Each chunk's
-   * SSE writes are flushed (Node uncorks every response in the next tick) before the next chunk
-   * is written, so no more than a chunk of frames waits in memory: written all at once, 10,000
-   * frames were still referenced at every young GC of the fan-out, and copying them cost more
-   * than the writes. The next chunk is a `process.nextTick` queued behind those flushes; bus
-   * messages that arrive meanwhile (several can come in one read from Redis) are held until the
-   * fan-out is done, so every stream still sees its messages in bus order.
-   */
-  private fanout(entries: readonly (readonly [string, InboxMessage])[], from: number) {
-    const end = Math.min(from + FANOUT_CHUNK, entries.length);
-    for (let i = from; i < end; i++) {
-      const [userId, message] = entries[i]!;
-      const entry = this.users.get(userId);
-      if (entry) this.dispatch(entry, message);
-    }
-    if (end < entries.length) {
-      this.held ??= [];
-      process.nextTick(() => this.fanout(entries, end));
-      return;
-    }
-    // Done: what waited is received in order (behind another chunked fan-out among it, the rest waits again).
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const deliver of held) this.receive(deliver);
-  }
-
   private dispatch(entry: UserEntry, message: InboxMessage) {
     for (const stream of entry.streams) {
       if (stream.catchingUp) {
         stream.pendingLive ??= [];
         stream.pendingLive.push(message);
-      } else if (this.apply(stream, message)) void this.catchUp(stream);
+      } else if (stream.apply(message)) void this.catchUp(stream);
     }
-  }
-
-  /** Applies a live message to a stream; returns true when positions are missing (read the database). */
-  private apply(stream: Stream, message: InboxMessage): boolean {
-    let gap = false;
-    for (const wire of message.added ?? []) {
-      if (wire.seq <= stream.lastSeq) continue;
-      if (wire.seq !== stream.lastSeq + 1) {
-        gap = true;
-        break;
-      }
-      stream.lastSeq = wire.seq;
-      stream.push({ type: 'added', cursor: encodeCursor(wire.seq), notification: fromWire(wire) });
-    }
-    if (message.v > stream.lastVersion) {
-      stream.lastVersion = message.v;
-      if (stream.kind === 'inbox') {
-        for (const item of message.changed?.items ?? []) {
-          stream.push({
-            type: 'changed',
-            cursor: encodeCursor(item.seq),
-            change: message.changed!.change,
-            notificationId: item.id,
-            readAt: item.readAt ? new Date(item.readAt) : null,
-            archivedAt: item.archivedAt ? new Date(item.archivedAt) : null,
-          });
-        }
-        stream.push({ type: 'unread', unreadCount: message.unread });
-      }
-    }
-    return gap;
   }
 
   /** Reads everything after the stream's position from the database, then drains buffered live messages. */
@@ -467,7 +216,8 @@ export class Hub {
         await this.readMissing(stream);
         let gap = false;
         while (!gap && stream.pendingLive?.length && !stream.closed) {
-          gap = this.apply(stream, stream.pendingLive.shift()!);
+          const next = stream.pendingLive.shift();
+          if (next) gap = stream.apply(next);
         }
         if (stream.closed || (!gap && !stream.again)) break;
       }
@@ -490,19 +240,13 @@ export class Hub {
 
   private async readMissing(stream: Stream) {
     for (;;) {
-      const rows = await this.sql.query<NotificationRow>(
-        `SELECT ${NOTIFICATION_COLUMNS} FROM notification WHERE recipient_id = $1 AND seq > $2 ORDER BY seq LIMIT ${PAGE}`,
-        [stream.userId, stream.lastSeq],
-      );
+      const rows = await notificationsAfter(this.sql, stream.userId, stream.lastSeq, REPLAY_PAGE);
       if (rows.length > 0) this.counters.gapFills++;
       for (const row of rows) {
         if (stream.closed) return;
-        const n = fromRow(row);
-        if (n.seq <= stream.lastSeq) continue;
-        stream.lastSeq = n.seq;
-        stream.push({ type: 'added', cursor: encodeCursor(n.seq), notification: n });
+        stream.deliverStored(fromRow(row));
       }
-      if (rows.length < PAGE) break;
+      if (rows.length < REPLAY_PAGE) break;
       await stream.whenDrained();
     }
     if (stream.kind === 'inbox' && stream.refreshState && !stream.closed) {
@@ -515,18 +259,8 @@ export class Hub {
     }
   }
 
-  private async readState(userId: string) {
-    const rows = await this.sql.query<InboxStateRow>(
-      'SELECT last_seq, unread_count, version, pruned_through_seq FROM inbox_state WHERE user_id = $1',
-      [userId],
-    );
-    const row = rows[0];
-    return {
-      lastSeq: Number(row?.last_seq ?? 0),
-      unreadCount: row?.unread_count ?? 0,
-      version: Number(row?.version ?? 0),
-      prunedThroughSeq: Number(row?.pruned_through_seq ?? 0),
-    };
+  private readState(userId: string) {
+    return readInboxState(this.sql, userId);
   }
 
   /** Re-checks every open stream against the database (after a bus reconnect). */
@@ -548,14 +282,10 @@ export class Hub {
       // In small chunks spread over half the interval (see inPacedChunks).
       await inPacedChunks([...this.users.keys()], { size: 250, spreadMs: this.catchupIntervalMs / 2 }, async (ids) => {
         if (this.closing) return;
-        const rows = await this.sql.query<{ user_id: string; last_seq: bigint | string }>(
-          'SELECT user_id, last_seq FROM inbox_state WHERE user_id = ANY($1::text[])',
-          [ids],
-        );
-        for (const row of rows) {
-          const entry = this.users.get(row.user_id);
+        for (const { userId, lastSeq } of await readLastSeqs(this.sql, ids)) {
+          const entry = this.users.get(userId);
           for (const s of entry?.streams ?? []) {
-            if (Number(row.last_seq) > s.lastSeq && !s.catchingUp) void this.catchUp(s);
+            if (lastSeq > s.lastSeq && !s.catchingUp) void this.catchUp(s);
           }
         }
       });

@@ -1,9 +1,10 @@
 import type { Database } from '../db/index.ts';
 import type { Bus } from '../delivery/bus.ts';
-import { fromWire, type InboxMessage, type WireNotification } from '../delivery/messages.ts';
+import { fromWire, type InboxMessage, type WireNotification } from '../domain/messages.ts';
+import { LIMITS, NOTIFICATION_TYPES, type NotificationRecord, type NotificationType } from '../domain/model.ts';
 import { badInput, isRetriableTransactionError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { fromRow, LIMITS, NOTIFICATION_TYPES, type NotificationRecord, type NotificationRow, type NotificationType } from './model.ts';
+import { fromRow, type NotificationRow } from '../store/notifications.ts';
 import { getPreferencesMap, type Preferences } from './preferences.ts';
 import * as v from './validate.ts';
 

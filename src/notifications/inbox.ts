@@ -1,10 +1,12 @@
 import type { Sql } from '../db/index.ts';
 import type { Bus } from '../delivery/bus.ts';
-import type { ChangeKind, InboxMessage } from '../delivery/messages.ts';
+import { decodeCursor } from '../domain/cursor.ts';
+import type { ChangeKind, InboxMessage } from '../domain/messages.ts';
+import { LIMITS, type NotificationRecord, type NotificationType } from '../domain/model.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { decodeCursor } from './cursor.ts';
-import { fromRow, LIMITS, NOTIFICATION_COLUMNS, type NotificationRecord, type NotificationRow, type NotificationType } from './model.ts';
+import { readUnreadCount } from '../store/inbox-state.ts';
+import { fromRow, inboxPage, NOTIFICATION_COLUMNS, type NotificationRow, notificationById } from '../store/notifications.ts';
 import * as v from './validate.ts';
 
 export interface InboxFilter {
@@ -39,47 +41,24 @@ export async function listInbox(
   const before = args.after ? decodeCursor(args.after) : undefined;
   const filter = args.filter ?? {};
   const categories = filter.categories?.map((c) => v.category(c, 'filter.categories'));
-  const where = ['recipient_id = $1'];
-  const params: unknown[] = [userId];
-  if (before !== undefined) where.push(`seq < $${params.push(before)}`);
-  where.push(filter.archived ? 'archived_at IS NOT NULL' : 'archived_at IS NULL');
-  if (filter.unread === true) where.push('read_at IS NULL');
-  if (filter.unread === false) where.push('read_at IS NOT NULL');
-  if (filter.types?.length) where.push(`type::text = ANY($${params.push(filter.types)}::text[])`);
-  if (categories?.length) where.push(`category = ANY($${params.push(categories)}::text[])`);
-  // One snapshot for the page and the stream position: everything at or before streamSeq is
-  // visible to this read, everything after it is delivered by a subscription started from it.
-  // One statement, so one snapshot for the page and the stream position: everything at or before
-  // streamSeq is visible to this read, everything after it is delivered by a subscription started
-  // from it.
-  const rows = await sql.query<NotificationRow & { stream_seq: bigint | string }>(
-    `SELECT s.stream_seq, n.* FROM (SELECT COALESCE((SELECT last_seq FROM inbox_state WHERE user_id = $1), 0) AS stream_seq) s
-     LEFT JOIN LATERAL (
-       SELECT ${NOTIFICATION_COLUMNS} FROM notification WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ${first + 1}
-     ) n ON true`,
-    params,
-  );
-  const found = rows.filter((r) => r.id !== null);
-  return {
-    items: found.slice(0, first).map(fromRow),
-    hasNextPage: found.length > first,
-    streamSeq: Number(rows[0]?.stream_seq ?? 0),
-  };
+  const { rows, streamSeq } = await inboxPage(sql, userId, {
+    beforeSeq: before,
+    archived: filter.archived === true,
+    unread: filter.unread ?? undefined,
+    types: filter.types ?? undefined,
+    categories,
+    limit: first + 1,
+  });
+  return { items: rows.slice(0, first).map(fromRow), hasNextPage: rows.length > first, streamSeq };
 }
 
 export async function getNotification(sql: Sql, userId: string, id: string): Promise<NotificationRecord | null> {
-  if (!v.isUuid(id)) return null;
-  const rows = await sql.query<NotificationRow>(
-    `SELECT ${NOTIFICATION_COLUMNS} FROM notification WHERE id = $1::uuid AND recipient_id = $2`,
-    [id, userId],
-  );
-  return rows[0] ? fromRow(rows[0]) : null;
+  return v.isUuid(id) ? notificationById(sql, userId, id) : null;
 }
 
 /** The exact unread count (unread and unarchived), kept in InboxState: no COUNT(*). */
-export async function unreadCount(sql: Sql, userId: string): Promise<number> {
-  const rows = await sql.query<{ unread_count: number }>('SELECT unread_count FROM inbox_state WHERE user_id = $1', [userId]);
-  return rows[0]?.unread_count ?? 0;
+export function unreadCount(sql: Sql, userId: string): Promise<number> {
+  return readUnreadCount(sql, userId);
 }
 
 export interface ChangeResult {

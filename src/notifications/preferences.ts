@@ -1,6 +1,6 @@
 import type { PrismaClient, Sql } from '../db/index.ts';
+import { LIMITS } from '../domain/model.ts';
 import { badInput } from '../errors.ts';
-import { LIMITS } from './model.ts';
 import { category } from './validate.ts';
 
 /** A user's delivery preferences (seed 000). */

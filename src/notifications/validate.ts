@@ -1,5 +1,5 @@
+import { LIMITS } from '../domain/model.ts';
 import { badInput } from '../errors.ts';
-import { LIMITS } from './model.ts';
 
 /** Trims and checks a required text field. */
 export function requiredText(value: string, field: string, max: number): string {

@@ -1,8 +1,8 @@
 import type { Context } from '../context.ts';
+import { encodeCursor } from '../domain/cursor.ts';
+import { NOTIFICATION_TYPES, type NotificationRecord } from '../domain/model.ts';
 import { badInput } from '../errors.ts';
-import { encodeCursor } from '../notifications/cursor.ts';
 import { changeNotifications, getNotification, listInbox, markAllRead, unreadCount } from '../notifications/inbox.ts';
-import { NOTIFICATION_TYPES, type NotificationRecord } from '../notifications/model.ts';
 import { builder } from './builder.ts';
 
 export const NotificationTypeEnum = builder.enumType('NotificationType', {

@@ -1,6 +1,6 @@
 import type { Context } from '../context.ts';
 import type { StreamEvent } from '../delivery/hub.ts';
-import { decodeCursor } from '../notifications/cursor.ts';
+import { decodeCursor } from '../domain/cursor.ts';
 import { builder } from './builder.ts';
 import { NotificationRef } from './notification.ts';
 

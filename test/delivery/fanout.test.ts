@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InboxMessage, packFanout } from '../../src/delivery/messages.ts';
+import { type InboxMessage, packFanout } from '../../src/domain/messages.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/backends.ts';
 import { wireNotification } from '../helpers/wire.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCursor } from '../../src/notifications/cursor.ts';
+import { encodeCursor } from '../../src/domain/cursor.ts';
 import { pruneExpired } from '../../src/notifications/retention.ts';
 import { Emit, Inbox, InboxEvents, MarkRead, NotificationAdded } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';

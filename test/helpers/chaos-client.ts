@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from '../../src/notifications/cursor.ts';
+import { decodeCursor, encodeCursor } from '../../src/domain/cursor.ts';
 import { SseReader } from './sse.ts';
 
 /** The position before a new user's first notification (what a fresh inbox's streamCursor holds). */

@@ -1,4 +1,4 @@
-import type { WireNotification } from '../../src/delivery/messages.ts';
+import type { WireNotification } from '../../src/domain/messages.ts';
 
 /** A notification as it travels on the bus, with `content` overriding the defaults. */
 export const wireNotification = (userId: string, seq: number, content: Partial<WireNotification> = {}): WireNotification => ({

@@ -1,4 +1,4 @@
-import type { NotificationRecord, NotificationType } from '../notifications/model.ts';
+import type { NotificationRecord, NotificationType } from './model.ts';
 
 /** How a notification changed, as pushed on `inboxEvents`. */
 export type ChangeKind = 'READ' | 'UNREAD' | 'ARCHIVED' | 'UNARCHIVED' | 'DELETED';

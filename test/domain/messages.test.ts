@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type InboxMessage, packFanout, unpackFanout } from '../../src/delivery/messages.ts';
+import { type InboxMessage, packFanout, unpackFanout } from '../../src/domain/messages.ts';
 import { wireNotification as wire } from '../helpers/wire.ts';
 
 /** What a fan-out turns into on the receiving instance: JSON over Redis, then unpacked. */

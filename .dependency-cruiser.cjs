@@ -1,0 +1,38 @@
+/**
+ * `npm run lint` runs this over src/: no import cycle between folders or between modules, and the
+ * layers import only downwards:
+ *   config, errors, logger <- domain, db <- store <- delivery <- notifications <- schema <- http <- app
+ * (notifications publishes through delivery's bus; delivery never imports notifications).
+ */
+const layer = (name, from, forbidden) => ({
+  name,
+  severity: 'error',
+  from: { path: `^src/${from}/` },
+  to: { path: `^src/(${forbidden.join('|')})/` },
+});
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-folder-cycles',
+      comment: 'Two folders importing each other means a shared piece wants its own, lower place.',
+      severity: 'error',
+      scope: 'folder',
+      from: {},
+      to: { circular: true },
+    },
+    { name: 'no-module-cycles', severity: 'error', from: {}, to: { circular: true } },
+    layer('domain-is-the-bottom', 'domain', ['db', 'store', 'delivery', 'notifications', 'schema', 'http', 'auth']),
+    layer('db-below-store', 'db', ['store', 'domain', 'delivery', 'notifications', 'schema', 'http', 'auth']),
+    layer('store-below-domain-logic', 'store', ['delivery', 'notifications', 'schema', 'http', 'auth']),
+    layer('delivery-below-notifications', 'delivery', ['notifications', 'schema', 'http']),
+    layer('notifications-below-schema', 'notifications', ['schema', 'http']),
+    layer('schema-below-http', 'schema', ['http']),
+  ],
+  options: {
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '^src/generated/' },
+    doNotFollow: { path: 'node_modules' },
+  },
+};

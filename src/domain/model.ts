@@ -1,0 +1,34 @@
+/** Notification types, as in seed 000. */
+export const NOTIFICATION_TYPES = ['ALERT', 'REMINDER', 'UPDATE', 'SYSTEM_NOTICE', 'PROMOTION'] as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+
+/** A stored notification as the domain and the GraphQL layer see it. */
+export interface NotificationRecord {
+  id: string;
+  recipientId: string;
+  /** The recipient's position (per-user sequence). */
+  seq: number;
+  title: string;
+  body: string;
+  type: NotificationType;
+  category: string | null;
+  data: unknown;
+  readAt: Date | null;
+  archivedAt: Date | null;
+  createdAt: Date;
+}
+
+/** Limits on input, enforced before anything is written. */
+export const LIMITS = {
+  maxRecipients: 10_000,
+  maxIds: 1_000,
+  maxTitle: 200,
+  maxBody: 10_000,
+  maxCategory: 100,
+  maxDataBytes: 16_384,
+  maxUserId: 255,
+  maxIdempotencyKey: 200,
+  maxPageSize: 100,
+  defaultPageSize: 20,
+  maxMutedCategories: 200,
+} as const;

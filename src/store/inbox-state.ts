@@ -1,0 +1,51 @@
+/**
+ * The repository of `inbox_state`, one row per user: the newest position, the exact unread count,
+ * the inbox version (orders count and change events) and the highest pruned position. Raw SQL
+ * through `Sql`, like every hot path (see store/notifications.ts).
+ */
+import type { Sql } from '../db/index.ts';
+
+/** A user's inbox state; a user without a row (nothing ever stored) reads as all zeros. */
+export interface InboxState {
+  lastSeq: number;
+  unreadCount: number;
+  version: number;
+  prunedThroughSeq: number;
+}
+
+interface InboxStateRow {
+  last_seq: bigint | string;
+  unread_count: number;
+  version: bigint | string;
+  pruned_through_seq: bigint | string;
+}
+
+/** One user's state (a primary-key read). */
+export async function readInboxState(sql: Sql, userId: string): Promise<InboxState> {
+  const rows = await sql.query<InboxStateRow>(
+    'SELECT last_seq, unread_count, version, pruned_through_seq FROM inbox_state WHERE user_id = $1',
+    [userId],
+  );
+  const row = rows[0];
+  return {
+    lastSeq: Number(row?.last_seq ?? 0),
+    unreadCount: row?.unread_count ?? 0,
+    version: Number(row?.version ?? 0),
+    prunedThroughSeq: Number(row?.pruned_through_seq ?? 0),
+  };
+}
+
+/** The exact unread count (unread and unarchived): no COUNT(*). */
+export async function readUnreadCount(sql: Sql, userId: string): Promise<number> {
+  const rows = await sql.query<{ unread_count: number }>('SELECT unread_count FROM inbox_state WHERE user_id = $1', [userId]);
+  return rows[0]?.unread_count ?? 0;
+}
+
+/** The newest position of each of these users that has a row (the catch-up sweep's one query per chunk). */
+export async function readLastSeqs(sql: Sql, userIds: readonly string[]): Promise<{ userId: string; lastSeq: number }[]> {
+  const rows = await sql.query<{ user_id: string; last_seq: bigint | string }>(
+    'SELECT user_id, last_seq FROM inbox_state WHERE user_id = ANY($1::text[])',
+    [userIds],
+  );
+  return rows.map((r) => ({ userId: r.user_id, lastSeq: Number(r.last_seq) }));
+}
