@@ -26,6 +26,8 @@ export const LIMITS = {
   maxBody: 10_000,
   maxCategory: 100,
   maxDataBytes: 16_384,
+  /** Levels of objects and arrays in `data`, the object itself included. */
+  maxDataDepth: 64,
   maxUserId: 255,
   maxIdempotencyKey: 200,
   maxPageSize: 100,

@@ -2,7 +2,7 @@ import type { Database } from '../db/index.ts';
 import type { Bus } from '../delivery/bus.ts';
 import { fromWire, type InboxMessage, type WireNotification } from '../domain/messages.ts';
 import { LIMITS, NOTIFICATION_TYPES, type NotificationRecord, type NotificationType } from '../domain/model.ts';
-import { badInput, isRetriableTransactionError } from '../errors.ts';
+import { badInput, isDatabaseUnavailable, isRetriableTransactionError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { fromRow, type NotificationRow } from '../store/notifications.ts';
 import { getPreferencesMap, type Preferences } from './preferences.ts';
@@ -103,6 +103,7 @@ export function validateEmit(input: EmitInput): { template: Template; recipients
     if (key.length === 0 || key.length > LIMITS.maxIdempotencyKey) {
       throw badInput(`"idempotencyKey" must be 1-${LIMITS.maxIdempotencyKey} characters`, { field: 'idempotencyKey' });
     }
+    v.storable(key, 'idempotencyKey');
   }
   return {
     recipients: [...recipients],
@@ -111,7 +112,7 @@ export function validateEmit(input: EmitInput): { template: Template; recipients
       body: v.requiredText(input.body, 'body', LIMITS.maxBody),
       type: input.type,
       category: input.category === undefined || input.category === null ? null : v.category(input.category),
-      data: data === null ? null : JSON.stringify(data),
+      data,
       key,
     },
   };
@@ -144,6 +145,7 @@ export class Emitter {
   private inFlight = new Set<Promise<unknown>>();
   private readonly maxBatchRows: number;
   private extraTimer: NodeJS.Timeout | undefined;
+  private isolations = 0;
 
   constructor(private readonly options: EmitterOptions) {
     this.maxBatchRows = options.maxBatchRows ?? 10_000;
@@ -185,6 +187,11 @@ export class Emitter {
     this.extraTimer.unref();
   }
 
+  /** Emits waiting for a grouped commit, commits running, batches split after a failure. */
+  stats(): { queued: number; running: number; isolations: number } {
+    return { queued: this.queue.length, running: this.running, isolations: this.isolations };
+  }
+
   /** Resolves when every emit accepted so far has finished (graceful shutdown). */
   async settle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
@@ -207,23 +214,49 @@ export class Emitter {
           batch.push(this.queue.shift()!);
           rows += next.recipients.length;
         }
-        const outcome = await this.storeWithRetries(batch);
-        if (outcome) this.publish(batch, outcome);
+        await this.commit(batch);
       }
     } finally {
       this.running--;
     }
   }
 
-  private async storeWithRetries(batch: Pending[]) {
+  /**
+   * Stores a batch and answers its emits. When the database refuses the batch (one member's value,
+   * a constraint), the batch is split in halves and each half committed on its own, down to the
+   * member at fault, which alone gets the error: one bad emit never fails the others of its group.
+   * This runs only after a failure, so the happy path keeps one statement per batch. An
+   * unreachable database fails the whole batch at once: splitting would only multiply the
+   * attempts (and a commit whose connection broke may have been stored: a retry must say so).
+   */
+  private async commit(batch: Pending[]): Promise<void> {
+    const stored = await this.storeWithRetries(batch);
+    if (stored.ok) {
+      this.publish(batch, stored.outcome);
+      return;
+    }
+    if (batch.length > 1 && !isDatabaseUnavailable(stored.error)) {
+      this.isolations++;
+      const half = Math.ceil(batch.length / 2);
+      await this.commit(batch.slice(0, half));
+      await this.commit(batch.slice(half));
+      return;
+    }
+    for (const p of batch) p.reject(stored.error);
+  }
+
+  /**
+   * Nothing after the commit may throw into here: an error caught here is reported to producers as
+   * a failure, so it must mean "not stored".
+   */
+  private async storeWithRetries(batch: Pending[]): Promise<{ ok: true; outcome: Outcome } | { ok: false; error: unknown }> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.store(batch);
+        return { ok: true, outcome: await this.store(batch) };
       } catch (error) {
         const text = String((error as Error).message) + JSON.stringify((error as { meta?: unknown }).meta ?? '');
         if (attempt < 4 && (isRetriableTransactionError(error) || /idempotency_key/.test(text))) continue;
-        for (const p of batch) p.reject(error);
-        return undefined;
+        return { ok: false, error };
       }
     }
   }
@@ -233,7 +266,7 @@ export class Emitter {
    * connection's order), and the producers are answered at once: the rows are committed, so a
    * failed publish loses nothing (subscribers recover from the database); it is only logged.
    */
-  private publish(batch: Pending[], outcome: { results: EmitResult[]; messages: Map<string, InboxMessage> }) {
+  private publish(batch: Pending[], outcome: Outcome) {
     this.options.bus.publishMany(outcome.messages).catch((error: Error) => {
       this.options.log.warn(
         { err: error.message, users: outcome.messages.size },
@@ -282,18 +315,21 @@ export class Emitter {
       // The recipients to store: those decided DELIVERED, with their emit's template number.
       const insertUsers: string[] = [];
       const insertTemplates: number[] = [];
+      const insertDeliveries: Delivery[] = [];
       plans.forEach((plan, t) => {
         for (const d of plan) {
           if (d.status !== 'DELIVERED') continue;
           insertUsers.push(d.recipientId);
           insertTemplates.push(t + 1);
+          insertDeliveries.push(d);
         }
       });
-      const inserted = byTemplate(batch);
+      const inserted: Inserted = new Map();
       if (insertUsers.length > 0) {
         const rows = await tx.query<InsertedRow>(INSERT_SQL, [insertUsers, insertTemplates, ...templateArrays(batch)]);
-        for (const r of rows) inserted[r.template - 1]!.set(r.recipient_id, r);
+        matchRows(rows, insertDeliveries, inserted);
       }
+      // Built before COMMIT: should building fail, nothing is stored.
       return build(batch, plans, inserted);
     });
   }
@@ -312,13 +348,28 @@ export class Emitter {
       templates,
       ...templateArrays(batch),
     ]);
+    // The statement has committed: from here on nothing may fail (see storeWithRetries).
     const prefs = new Map<string, Preferences>();
-    const inserted = byTemplate(batch);
-    for (const r of rows) {
-      if (r.kind === 'p') prefs.set(r.recipient_id, preferencesFromRow(r));
-      else inserted[r.template - 1]!.set(r.recipient_id, r);
-    }
-    return build(batch, decide(batch, prefs, new Map()), inserted);
+    for (const r of rows) if (r.kind === 'p') prefs.set(r.recipient_id, preferencesFromRow(r));
+    const plans = decide(batch, prefs, new Map());
+    const inserted: Inserted = new Map();
+    // Preference rows carry no position (ord NULL) and match nothing.
+    matchRows(rows, plans.flat(), inserted);
+    return build(batch, plans, inserted);
+  }
+}
+
+type Outcome = ReturnType<typeof build>;
+
+/**
+ * Pairs stored rows with their deliveries by the input's position (`ord`: the row's place in the
+ * statement's recipient array, 1-based), never by comparing recipient ids: a string that went
+ * through the database may not come back identical.
+ */
+function matchRows(rows: readonly InsertedRow[], deliveries: readonly Delivery[], into: Inserted) {
+  for (const r of rows) {
+    const delivery = deliveries[Number(r.ord) - 1];
+    if (delivery !== undefined) into.set(delivery, r);
   }
 }
 
@@ -354,9 +405,8 @@ function decide(batch: Pending[], prefs: Map<string, Preferences>, existing: Map
   );
 }
 
-/** Stored rows by emit (template) and recipient. */
-type Inserted = Map<string, InsertedRow>[];
-const byTemplate = (batch: Pending[]): Inserted => batch.map(() => new Map());
+/** The stored row of each delivered recipient. */
+type Inserted = Map<Delivery, InsertedRow>;
 
 /** The per-emit results and one bus message per user (all of that user's additions, in order). */
 function build(batch: Pending[], plans: Plan[], inserted: Inserted) {
@@ -382,8 +432,13 @@ function build(batch: Pending[], plans: Plan[], inserted: Inserted) {
     let duplicates = 0;
     for (const delivery of plan) {
       if (delivery.status === 'DELIVERED') {
-        const row = inserted[t]!.get(delivery.recipientId);
-        if (!row) throw new Error(`emit: no stored row for ${delivery.recipientId}`);
+        const row = inserted.get(delivery);
+        // Every recipient decided DELIVERED was inserted by the same statement; should one not
+        // be, it is answered without a record rather than failing emits that were committed.
+        if (!row) {
+          delivered++;
+          continue;
+        }
         const wire: WireNotification = {
           id: row.id,
           recipientId: row.recipient_id,
@@ -470,6 +525,8 @@ interface InsertedRow {
   seq: bigint | string;
   created_at: Date;
   template: number;
+  /** The row's place in the statement's recipient array (1-based). */
+  ord: bigint | string;
   unread_count: number;
   version: bigint | string;
 }
@@ -497,7 +554,7 @@ alloc AS (
   RETURNING user_id, last_seq, unread_count, version
 ),
 numbered AS (
-  SELECT i.u, i.t,
+  SELECT i.u, i.t, i.ord,
          a.last_seq - count(*) OVER (PARTITION BY i.u) + row_number() OVER (PARTITION BY i.u ORDER BY i.ord) AS seq,
          a.unread_count, a.version
   FROM input i JOIN alloc a ON a.user_id = i.u
@@ -509,7 +566,7 @@ ins AS (
   FROM numbered n
   RETURNING id, recipient_id, seq, created_at
 )
-SELECT ${withPreferences ? "'n' AS kind, " : ''}ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.unread_count, n.version${
+SELECT ${withPreferences ? "'n' AS kind, " : ''}ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.ord, n.unread_count, n.version${
   withPreferences
     ? ', NULL::boolean AS enabled, NULL::boolean AS email, NULL::boolean AS sms, NULL::boolean AS push, NULL::text[] AS muted_categories'
     : ''
@@ -518,7 +575,7 @@ FROM ins JOIN numbered n ON n.u = ins.recipient_id AND n.seq = ins.seq${
   withPreferences
     ? `
 UNION ALL
-SELECT 'p', NULL::uuid, user_id, NULL::bigint, NULL::timestamptz, NULL::int, NULL::int, NULL::bigint, enabled, email, sms, push, muted_categories
+SELECT 'p', NULL::uuid, user_id, NULL::bigint, NULL::timestamptz, NULL::int, NULL::bigint, NULL::int, NULL::bigint, enabled, email, sms, push, muted_categories
 FROM prefs`
     : ''
 }`;

@@ -1,9 +1,33 @@
 import { LIMITS } from '../domain/model.ts';
 import { badInput } from '../errors.ts';
 
+/** NUL or any surrogate: one cheap test, then the exact check (paired surrogates are fine). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this looks for.
+const SUSPECT = /[\u0000\uD800-\uDFFF]/;
+
+/**
+ * True when PostgreSQL can store the string as text: no NUL (its text types cannot hold one) and
+ * no unpaired surrogate (not UTF-8: the driver would silently store U+FFFD instead, so the stored
+ * value would differ from the one given).
+ */
+export function isStorable(value: string): boolean {
+  return !SUSPECT.test(value) || (!value.includes('\u0000') && isWellFormed(value));
+}
+
+/** `String.prototype.isWellFormed` (Node 20+; not yet in TypeScript's ES2023 lib). */
+const isWellFormed = (value: string): boolean => (value as string & { isWellFormed(): boolean }).isWellFormed();
+
+/** Refuses a string PostgreSQL cannot store (NUL, unpaired surrogates) as BAD_USER_INPUT naming the field. */
+export function storable(value: string, field: string): string {
+  if (!isStorable(value)) {
+    throw badInput(`"${field}" holds a character that cannot be stored (NUL or an unpaired UTF-16 surrogate)`, { field });
+  }
+  return value;
+}
+
 /** Trims and checks a required text field. */
 export function requiredText(value: string, field: string, max: number): string {
-  const text = value.trim();
+  const text = storable(value, field).trim();
   if (text.length === 0) throw badInput(`"${field}" must not be empty`, { field });
   if (text.length > max) throw badInput(`"${field}" must be at most ${max} characters`, { field, max });
   return text;
@@ -23,29 +47,56 @@ export function userId(value: string, field = 'recipientIds'): string {
   if (value.length === 0 || value.length > LIMITS.maxUserId || value.trim() !== value) {
     throw badInput(`"${field}" holds an invalid user id (1-${LIMITS.maxUserId} characters, no surrounding spaces)`, { field });
   }
-  return value;
+  return storable(value, field);
 }
 
 /** A list of notification ids for a bulk action: 1 to 1,000, no duplicates. */
 export function idList(ids: readonly string[], field = 'ids'): string[] {
   if (ids.length === 0) throw badInput(`"${field}" must not be empty`, { field });
   if (ids.length > LIMITS.maxIds) throw badInput(`"${field}" holds at most ${LIMITS.maxIds} ids`, { field, max: LIMITS.maxIds });
+  for (const id of ids) storable(id, field);
   return [...new Set(ids)];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (id: string) => UUID.test(id);
 
-/** Checks JSON `data`: an object (or null), at most 16 KiB serialised. */
-export function jsonData(value: unknown): unknown {
+/**
+ * Checks JSON `data`: an object (or null), at most LIMITS.maxDataDepth levels of objects and
+ * arrays (the object itself is level 1), every key and string storable, at most 16 KiB
+ * serialised. The walk is iterative, so a value nested thousands deep is refused, not a stack
+ * overflow; JSON.stringify only runs once the depth is known to be small. Returns the JSON text.
+ */
+export function jsonData(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'object' || Array.isArray(value)) throw badInput('"data" must be a JSON object', { field: 'data' });
-  const size = Buffer.byteLength(JSON.stringify(value));
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [node, depth] = top;
+    if (typeof node === 'string') {
+      storable(node, 'data');
+      continue;
+    }
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > LIMITS.maxDataDepth) {
+      throw badInput(`"data" must be at most ${LIMITS.maxDataDepth} levels deep`, { field: 'data', maxDepth: LIMITS.maxDataDepth });
+    }
+    if (Array.isArray(node)) {
+      for (const item of node) stack.push([item, depth + 1]);
+    } else {
+      for (const [key, item] of Object.entries(node)) {
+        storable(key, 'data');
+        stack.push([item, depth + 1]);
+      }
+    }
+  }
+  const text = JSON.stringify(value);
+  const size = Buffer.byteLength(text);
   if (size > LIMITS.maxDataBytes) {
     throw badInput(`"data" must be at most ${LIMITS.maxDataBytes} bytes of JSON (got ${size})`, {
       field: 'data',
       max: LIMITS.maxDataBytes,
     });
   }
-  return value;
+  return text;
 }
