@@ -17,6 +17,11 @@ export interface EmitInput {
   data?: unknown;
   /** A producer's retry with the same key delivers nothing twice, per recipient. */
   idempotencyKey?: string | null | undefined;
+  /**
+   * Who emits (the token's `sub`): idempotency keys are the producer's own, so another producer
+   * using the same key for the same recipient neither sees nor suppresses this notification.
+   */
+  producerId: string;
 }
 
 export type DeliveryStatus = 'DELIVERED' | 'SUPPRESSED' | 'DUPLICATE';
@@ -80,6 +85,16 @@ interface Pending {
 }
 
 /** Validates an emit; throws BAD_USER_INPUT before anything is written. */
+/**
+ * The stored form of a producer's idempotency key: the producer's id, length-prefixed so that no
+ * pair of (producer, key) can spell another's, then the key. The unique index
+ * (recipient_id, idempotency_key) and the retry lookup both use this form, so keys are scoped to
+ * the producer without a second column. Keys stored before this form existed match no retry.
+ */
+export function scopedKey(producerId: string, key: string): string {
+  return `${producerId.length}:${producerId}:${key}`;
+}
+
 export function validateEmit(input: EmitInput): { template: Template; recipients: string[] } {
   const recipients = input.recipientIds;
   if (recipients.length === 0) throw badInput('"recipientIds" must not be empty', { field: 'recipientIds' });
@@ -104,6 +119,7 @@ export function validateEmit(input: EmitInput): { template: Template; recipients
       throw badInput(`"idempotencyKey" must be 1-${LIMITS.maxIdempotencyKey} characters`, { field: 'idempotencyKey' });
     }
     v.storable(key, 'idempotencyKey');
+    key = scopedKey(input.producerId, key);
   }
   return {
     recipients: [...recipients],

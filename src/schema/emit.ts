@@ -73,6 +73,7 @@ builder.mutationField('emitNotification', (t) =>
         category: input.category,
         data: input.data,
         idempotencyKey: input.idempotencyKey,
+        producerId: ctx.auth?.userId ?? '',
       }),
   }),
 );

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMIT_SCOPE } from '../../src/auth/tokens.ts';
 import { Emit, Inbox, UpdatePreferences } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { BACKENDS } from '../helpers/backends.ts';
@@ -103,6 +104,24 @@ describe.each(BACKENDS)('emitNotification (%s)', (backend) => {
     expect(dup.notification?.id).toBe(first.data!.emitNotification.deliveries[0]!.notification?.id);
     const inbox = await t.execute(Inbox, {}, await t.token('idem-a'));
     expect(inbox.data!.notifications.edges).toHaveLength(1);
+  });
+
+  it("keeps idempotency keys per producer: another producer's emit with the same key is its own notification", async () => {
+    const input = { recipientIds: ['idem-shared'], title: 'From billing', body: 'b', type: 'UPDATE' as const, idempotencyKey: 'k-1' };
+    const billing = await t.token('billing', { scope: EMIT_SCOPE });
+    const shipping = await t.token('shipping', { scope: EMIT_SCOPE });
+    const first = await t.execute(Emit, { input }, billing);
+    const other = await t.execute(Emit, { input: { ...input, title: 'From shipping' } }, shipping);
+    const retry = await t.execute(Emit, { input }, billing);
+    expect(first.data?.emitNotification.deliveries[0]?.status).toBe('DELIVERED');
+    // Not DUPLICATE with billing's content: shipping's notification is stored and delivered.
+    expect(other.data?.emitNotification.deliveries[0]?.status).toBe('DELIVERED');
+    expect(other.data?.emitNotification.deliveries[0]?.notification?.id).not.toBe(
+      first.data?.emitNotification.deliveries[0]?.notification?.id,
+    );
+    expect(retry.data?.emitNotification.deliveries[0]?.status).toBe('DUPLICATE');
+    const inbox = await t.execute(Inbox, {}, await t.token('idem-shared'));
+    expect(inbox.data?.notifications.edges.map((e) => e.node.title).sort()).toEqual(['From billing', 'From shipping']);
   });
 
   it('handles concurrent retries of one key: exactly one notification per recipient', async () => {
