@@ -99,7 +99,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS,
     maxConcurrentBatches: config.EMIT_CONCURRENT_COMMITS,
   });
-  const authenticator = createAuthenticator(config);
+  const authenticator = createAuthenticator(config, log);
   const services: Services = { config, db, bus, hub, emitter, authenticator, presence, log };
   const sse = new SseRegistry({
     heartbeatMs: config.HEARTBEAT_INTERVAL_MS,

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
-/** The development JWT secret; the server refuses to start with it when NODE_ENV=production. */
+/**
+ * The published development JWT secret: stands in for JWT_SECRET only outside production and only
+ * when neither JWT_SECRET nor JWT_JWKS_URL is set; production refuses it.
+ */
 export const DEV_JWT_SECRET = 'herald-development-secret-change-me-0000';
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -43,14 +46,25 @@ const schema = z.object({
   HERALD_DATA_DIR: z.string().min(1).default('.herald-data'),
   /** Apply pending migrations at start-up. Always on for the embedded database. */
   AUTO_MIGRATE: bool.default(false),
-  /** HS256 secret for bearer tokens (at least 32 characters in production). */
-  JWT_SECRET: z.string().min(1).default(DEV_JWT_SECRET),
-  /** JWKS URL of an RS256/ES256 token issuer; tokens signed by its keys are accepted too. */
+  /**
+   * HS256 secret for bearer tokens. HS256 tokens are accepted only when this is set, except in
+   * development/test without JWT_JWKS_URL, where the published development secret stands in.
+   * Production: at least 32 characters, never the development secret.
+   */
+  JWT_SECRET: z.string().min(1).optional(),
+  /** JWKS URL of an issuer of asymmetric tokens (RS*, PS*, ES*, EdDSA); tokens signed by its keys are accepted. */
   JWT_JWKS_URL: z.string().url().optional(),
   /** Required `iss` claim, when set. */
   JWT_ISSUER: z.string().optional(),
   /** Required `aud` claim, when set. */
   JWT_AUDIENCE: z.string().optional(),
+  /**
+   * Key of stream tickets (at least 32 characters, not JWT_SECRET): a key of their own, so a
+   * ticket is never a bearer token and the other way round. Required in production, where every
+   * instance must share it; unset elsewhere: a random key per process (tickets then fail after a
+   * restart and on other instances, and clients mint new ones).
+   */
+  STREAM_TICKET_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Lifetime of a stream ticket (for EventSource, which cannot send headers). */
   STREAM_TICKET_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   /** Notifications older than this are pruned in the background; older cursors expire. */
@@ -122,12 +136,11 @@ export function loadConfig(env: Record<string, unknown> = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const config = parsed.data;
-  if (config.NODE_ENV === 'production' && !config.JWT_JWKS_URL) {
-    if (config.JWT_SECRET === DEV_JWT_SECRET || config.JWT_SECRET.length < 32) {
-      throw new ConfigError(
-        'Invalid configuration:\n  JWT_SECRET: set a secret of at least 32 characters (NODE_ENV=production refuses the development default)',
-      );
-    }
+  const problems = keyProblems(config);
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  // Development without any key source keeps working with the published development secret.
+  if (config.JWT_SECRET === undefined && !config.JWT_JWKS_URL && config.NODE_ENV !== 'production') {
+    return { ...config, JWT_SECRET: DEV_JWT_SECRET };
   }
   return config;
 }
@@ -149,4 +162,28 @@ export function loadDatabaseConfig(env: Record<string, unknown> = process.env): 
     throw new ConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
   }
   return parsed.data;
+}
+
+/** What is wrong with the token and ticket keys (empty when nothing is). */
+function keyProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const production = config.NODE_ENV === 'production';
+  const secret = config.JWT_SECRET;
+  if (production) {
+    if (secret === undefined && !config.JWT_JWKS_URL) {
+      problems.push('JWT_SECRET: set a secret of at least 32 characters, or JWT_JWKS_URL (NODE_ENV=production has no default)');
+    } else if (secret !== undefined && (secret === DEV_JWT_SECRET || secret.length < 32)) {
+      problems.push('JWT_SECRET: set a secret of at least 32 characters (NODE_ENV=production refuses the development default)');
+    }
+    if (config.STREAM_TICKET_SECRET === undefined) {
+      problems.push('STREAM_TICKET_SECRET: set a key of at least 32 characters, the same on every instance (NODE_ENV=production)');
+    }
+  }
+  const ticketSecret = config.STREAM_TICKET_SECRET;
+  if (ticketSecret !== undefined && (ticketSecret === secret || ticketSecret === DEV_JWT_SECRET)) {
+    problems.push(
+      'STREAM_TICKET_SECRET: must differ from JWT_SECRET and from the development secret (a ticket must never pass as a bearer token)',
+    );
+  }
+  return problems;
 }

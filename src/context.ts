@@ -46,9 +46,9 @@ export function createContextFactory(services: Services) {
     let authError: string | null = null;
     try {
       if (credentials.authorization) {
-        const match = /^Bearer\s+(\S+)$/i.exec(credentials.authorization);
-        if (!match) throw new AuthError('Authorization header must be "Bearer <token>"');
-        auth = await services.authenticator.verifyBearer(match[1]!);
+        const token = /^Bearer\s+(\S+)$/i.exec(credentials.authorization)?.[1];
+        if (token === undefined) throw new AuthError('Authorization header must be "Bearer <token>"');
+        auth = await services.authenticator.verifyBearer(token);
       } else if (credentials.ticket) {
         auth = await services.authenticator.verifyTicket(credentials.ticket);
       }

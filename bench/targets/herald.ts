@@ -45,6 +45,7 @@ export const herald: Target = {
       DATABASE_URL: BENCH_DATABASE_URL,
       REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
       JWT_SECRET,
+      STREAM_TICKET_SECRET: 'herald-bench-ticket-secret-0123456789-abcdefgh',
       AUTO_MIGRATE: 'true',
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',

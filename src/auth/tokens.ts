@@ -1,10 +1,17 @@
-import { createRemoteJWKSet, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
 
 /** The scope a producer's token carries to call emitNotification. */
 export const EMIT_SCOPE = 'notifications:emit';
 /** The audience of stream tickets (they open a stream and nothing else). */
-const TICKET_AUDIENCE = 'herald:stream-ticket';
+export const TICKET_AUDIENCE = 'herald:stream-ticket';
+/** The `typ` header of stream tickets: checked both ways, so neither kind passes for the other. */
+export const TICKET_TYPE = 'herald-stream-ticket+jwt';
+/** The only algorithm of tokens signed with JWT_SECRET and of stream tickets. */
+const SECRET_ALGORITHM = 'HS256';
+/** Algorithms accepted from JWT_JWKS_URL: asymmetric only, so a public key can never act as an HMAC secret. */
+export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
 /** Who is calling. */
 export interface AuthInfo {
@@ -16,16 +23,17 @@ export interface AuthInfo {
   via: 'bearer' | 'ticket';
 }
 
+/** A credential was presented and refused (answered as UNAUTHENTICATED, or HTTP 401 for a ticket). */
 export class AuthError extends Error {
   override name = 'AuthError';
 }
 
 export interface Authenticator {
-  /** Verifies a bearer token (HS256 with JWT_SECRET, or a key from JWT_JWKS_URL). */
+  /** Verifies a bearer token: HS256 with JWT_SECRET when one is configured, or a key from JWT_JWKS_URL. */
   verifyBearer(token: string): Promise<AuthInfo>;
-  /** Verifies a stream ticket. */
+  /** Verifies a stream ticket (signed with the ticket key, never with JWT_SECRET). */
   verifyTicket(ticket: string): Promise<AuthInfo>;
-  /** Mints a stream ticket for an authenticated user (for EventSource, which cannot send headers). */
+  /** Mints a stream ticket for a user authenticated by a bearer token (for EventSource, which cannot send headers). */
   mintTicket(auth: AuthInfo): Promise<{ ticket: string; expiresAt: Date }>;
 }
 
@@ -33,80 +41,138 @@ export interface Authenticator {
 const CACHE_LIMIT = 1_000;
 /** A cached verification is reused for at most this long (then the token is verified again). */
 const CACHE_MS = 60_000;
+/** Longest user id, as for recipient ids. */
+const MAX_USER_ID = 255;
+/** What PostgreSQL text cannot hold: NUL, and UTF-16 surrogates without their pair (`u` flag: pairs never match). */
+const UNSTORABLE = /\0|\p{Cs}/u;
 
-export function createAuthenticator(config: Config): Authenticator {
-  const raw = new TextEncoder().encode(config.JWT_SECRET);
-  // Imported once: jose would otherwise import the raw secret into WebCrypto on every verify,
-  // which cost more than the rest of an emit (measured with --cpu-prof).
-  const secretKey = crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-  const verified = new Map<string, { auth: AuthInfo; until: number }>();
-  const jwks = config.JWT_JWKS_URL ? createRemoteJWKSet(new URL(config.JWT_JWKS_URL)) : undefined;
+/**
+ * The user id a token's `sub` names: a non-empty string of at most 255 characters that PostgreSQL
+ * can store (a NUL used to reach SQL and fail whole groups of emits). Throws AuthError otherwise.
+ */
+export function userIdOf(sub: unknown): string {
+  if (typeof sub !== 'string' || sub.length === 0) throw new AuthError('The token has no "sub" (user id)');
+  if (sub.length > MAX_USER_ID) throw new AuthError(`The token's "sub" is longer than ${MAX_USER_ID} characters`);
+  if (UNSTORABLE.test(sub)) throw new AuthError('The token\'s "sub" holds a NUL character or an unpaired surrogate');
+  return sub;
+}
+
+/** Imports an HMAC key once: jose would otherwise import the raw secret into WebCrypto on every verify, which cost more than the rest of an emit (measured with --cpu-prof). */
+function hmacKey(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+}
+
+/**
+ * Builds the token and ticket checks from the configuration. Each key source has its own fixed
+ * algorithms: HS256 only with an explicitly configured JWT_SECRET (config.ts supplies the
+ * development secret only in development without JWKS), asymmetric algorithms only from the JWKS,
+ * `none` never. Tickets have a key of their own: STREAM_TICKET_SECRET, or outside production a
+ * random key generated for this process (logged as a warning on `log`).
+ */
+export function createAuthenticator(config: Config, log?: Pick<Logger, 'warn'>): Authenticator {
+  const secretKey = config.JWT_SECRET === undefined ? undefined : hmacKey(config.JWT_SECRET);
+  let ticketKey: Promise<CryptoKey>;
+  if (config.STREAM_TICKET_SECRET !== undefined) {
+    ticketKey = hmacKey(config.STREAM_TICKET_SECRET);
+  } else {
+    // config.ts refuses production without STREAM_TICKET_SECRET; elsewhere a key of this process only.
+    ticketKey = crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256', length: 256 }, false, ['sign', 'verify']);
+    log?.warn(
+      'STREAM_TICKET_SECRET is not set: stream tickets are signed with a random key of this process (they fail after a restart and on other instances)',
+    );
+  }
+  const jwks: JWTVerifyGetKey | undefined = config.JWT_JWKS_URL ? createRemoteJWKSet(new URL(config.JWT_JWKS_URL)) : undefined;
   const claims = {
     ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
     ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
   };
+  const verified = new Map<string, { auth: AuthInfo; until: number }>();
+
   const toAuth = (payload: JWTPayload, via: AuthInfo['via']): AuthInfo => {
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255) {
-      throw new AuthError('The token has no valid "sub" (user id)');
-    }
+    const userId = userIdOf(payload.sub);
     const scope = typeof payload.scope === 'string' ? payload.scope : '';
     return {
-      userId: payload.sub,
+      userId,
       scopes: new Set(scope.split(' ').filter(Boolean)),
       expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
       via,
     };
   };
+
   const verifyBearer = async (token: string): Promise<AuthInfo> => {
+    let header: ReturnType<typeof decodeProtectedHeader>;
     try {
-      const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as { alg?: string };
-      if (header.alg === 'HS256') {
-        const { payload } = await jwtVerify(token, await secretKey, { algorithms: ['HS256'], ...claims });
-        if (payload.aud === TICKET_AUDIENCE) throw new AuthError('A stream ticket is not a bearer token');
-        return toAuth(payload, 'bearer');
+      header = decodeProtectedHeader(token);
+    } catch (error) {
+      throw new AuthError(`Invalid token: ${(error as Error).message}`);
+    }
+    if (typeof header.typ === 'string' && header.typ.toLowerCase() === TICKET_TYPE) {
+      throw new AuthError('A stream ticket is not a bearer token');
+    }
+    let payload: JWTPayload;
+    try {
+      if (header.alg === SECRET_ALGORITHM) {
+        if (!secretKey) throw new AuthError('HS256 tokens are not accepted: no JWT_SECRET is configured');
+        ({ payload } = await jwtVerify(token, await secretKey, { algorithms: [SECRET_ALGORITHM], ...claims }));
+      } else if (typeof header.alg === 'string' && JWKS_ALGORITHMS.includes(header.alg)) {
+        if (!jwks) throw new AuthError(`${header.alg} tokens are not accepted: no JWT_JWKS_URL is configured`);
+        ({ payload } = await jwtVerify(token, jwks, { algorithms: JWKS_ALGORITHMS, ...claims }));
+      } else {
+        throw new AuthError(`Unsupported token algorithm ${header.alg ?? '(none)'}`);
       }
-      if (jwks) {
-        const { payload } = await jwtVerify(token, jwks, { algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'], ...claims });
-        return toAuth(payload, 'bearer');
-      }
-      throw new AuthError(`Unsupported token algorithm ${header.alg ?? '(none)'}`);
     } catch (error) {
       if (error instanceof AuthError) throw error;
       throw new AuthError(`Invalid token: ${(error as Error).message}`);
     }
+    const aud = payload.aud;
+    if (aud === TICKET_AUDIENCE || (Array.isArray(aud) && aud.includes(TICKET_AUDIENCE))) {
+      throw new AuthError('A stream ticket is not a bearer token');
+    }
+    return toAuth(payload, 'bearer');
   };
+
   return {
     async verifyBearer(token) {
       const now = Date.now();
       const hit = verified.get(token);
       if (hit && hit.until > now) return hit.auth;
       const auth = await verifyBearer(token);
-      if (verified.size >= CACHE_LIMIT) verified.delete(verified.keys().next().value!);
+      if (verified.size >= CACHE_LIMIT) {
+        const oldest = verified.keys().next();
+        if (!oldest.done) verified.delete(oldest.value);
+      }
       verified.set(token, { auth, until: Math.min(now + CACHE_MS, auth.expiresAt ?? Number.POSITIVE_INFINITY) });
       return auth;
     },
     async verifyTicket(ticket) {
+      let payload: JWTPayload;
       try {
-        const { payload } = await jwtVerify(ticket, await secretKey, { algorithms: ['HS256'], audience: TICKET_AUDIENCE });
-        const auth = toAuth(payload, 'ticket');
-        // The stream lives until the credentials the ticket was minted from expire.
-        const streamExp = typeof payload.stream_exp === 'number' ? payload.stream_exp * 1000 : undefined;
-        return { ...auth, expiresAt: streamExp };
+        ({ payload } = await jwtVerify(ticket, await ticketKey, {
+          algorithms: [SECRET_ALGORITHM],
+          audience: TICKET_AUDIENCE,
+          typ: TICKET_TYPE,
+          requiredClaims: ['exp', 'sub'],
+        }));
       } catch (error) {
         throw new AuthError(`Invalid stream ticket: ${(error as Error).message}`);
       }
+      const auth = toAuth(payload, 'ticket');
+      // The stream lives until the credentials the ticket was minted from expire.
+      const streamExp = typeof payload.stream_exp === 'number' ? payload.stream_exp * 1000 : undefined;
+      return { ...auth, expiresAt: streamExp };
     },
     async mintTicket(auth) {
+      if (auth.via !== 'bearer') throw new AuthError('Stream tickets are minted for bearer tokens only');
       const expiresAt = new Date(Date.now() + config.STREAM_TICKET_TTL_SECONDS * 1000);
       const ticket = await new SignJWT({
         ...(auth.expiresAt ? { stream_exp: Math.floor(auth.expiresAt / 1000) } : {}),
       })
-        .setProtectedHeader({ alg: 'HS256' })
+        .setProtectedHeader({ alg: SECRET_ALGORITHM, typ: TICKET_TYPE })
         .setSubject(auth.userId)
         .setAudience(TICKET_AUDIENCE)
         .setIssuedAt()
         .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-        .sign(await secretKey);
+        .sign(await ticketKey);
       return { ticket, expiresAt };
     },
   };
@@ -118,7 +184,7 @@ export async function signToken(
   options: { sub: string; scope?: string | undefined; expiresInSeconds?: number | undefined; issuer?: string; audience?: string },
 ): Promise<string> {
   const jwt = new SignJWT(options.scope ? { scope: options.scope } : {})
-    .setProtectedHeader({ alg: 'HS256' })
+    .setProtectedHeader({ alg: SECRET_ALGORITHM })
     .setSubject(options.sub)
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + (options.expiresInSeconds ?? 3600));

@@ -126,3 +126,12 @@ export function cursorSeq(cursor: unknown): number | undefined {
   const match = /^h1:(\d{1,15})$/.exec(text);
   return match ? Number(match[1]) : undefined;
 }
+
+export {
+  createTicketStream,
+  type EventSourceConstructor,
+  type EventSourceLike,
+  type StreamResult,
+  type TicketStream,
+  type TicketStreamOptions,
+} from './ticket-stream.ts';

@@ -89,8 +89,19 @@ export function createSseEndpoint(options: SseEndpointOptions) {
     variables: Record<string, unknown> | undefined,
     ticket: string | null,
   ) {
-    const context = await options.context(credentialsOf(req, ticket));
+    const credentials = credentialsOf(req, ticket);
+    const context = await options.context(credentials);
     if (res.destroyed) return; // the client left while we authenticated
+    // Minimal version from the auth branch (the pipeline branch owns this endpoint's final one): a
+    // refused ticket answers 401, not a 200 stream with UNAUTHENTICATED and `complete`, so that
+    // EventSource stops reconnecting with it and the client mints a new ticket (herald/client).
+    if (credentials.ticket !== null && credentials.authorization === null && !context.auth) {
+      const body = JSON.stringify({
+        errors: [{ message: context.authError ?? 'Invalid stream ticket', extensions: { code: 'UNAUTHENTICATED' } }],
+      });
+      res.writeHead(401, { 'content-type': 'application/json; charset=utf-8' }).end(body);
+      return;
+    }
     const connection = registry.open(req, res);
     if (plan.field) {
       await serveStream(connection, plan, plan.field, context, variables);

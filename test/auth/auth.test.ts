@@ -60,7 +60,7 @@ describe('auth', () => {
   it('refuses to start in production without a real secret', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(/JWT_SECRET/);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).PORT).toBe(4000);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), STREAM_TICKET_SECRET: 'y'.repeat(40) }).PORT).toBe(4000);
     expect(() => loadConfig({ PORT: 'abc' })).toThrow(/PORT/);
   });
 });

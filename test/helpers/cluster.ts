@@ -3,6 +3,9 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { TEST_SECRET } from './app.ts';
 
+/** The stream ticket key of the instances tests start (production mode requires one). */
+export const TEST_TICKET_SECRET = 'test-ticket-secret-long-enough-9876543210';
+
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A TCP port that was free a moment ago (for instances and private servers started by tests). */
@@ -51,6 +54,8 @@ export class Cluster {
         PATH: process.env.PATH ?? '',
         NODE_ENV: 'production',
         JWT_SECRET: TEST_SECRET,
+        // Production requires a ticket key of its own, shared by the instances.
+        STREAM_TICKET_SECRET: TEST_TICKET_SECRET,
         LOG_LEVEL: 'warn',
         HOST: '127.0.0.1',
         PORT: String(port),
