@@ -11,7 +11,7 @@ import { openDatabase } from '../../src/db/index.ts';
 import { applyMigrations, compareMigrations, MIGRATIONS_DIR, migrationProblem, SUPERSEDED_CHECKSUMS } from '../../src/db/migrate.ts';
 import { TEST_SECRET } from '../helpers/app.ts';
 import { createScratchDatabase, TEST_DATABASE_URL } from '../helpers/backends.ts';
-import { freePort } from '../helpers/cluster.ts';
+import { freePort, TEST_TICKET_SECRET } from '../helpers/cluster.ts';
 
 const names = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
   .filter((e) => e.isDirectory())
@@ -211,6 +211,7 @@ async function spawnServer(databaseUrl: string) {
       NODE_ENV: 'production',
       AUTO_MIGRATE: 'false',
       JWT_SECRET: TEST_SECRET,
+      STREAM_TICKET_SECRET: TEST_TICKET_SECRET,
       DATABASE_URL: databaseUrl,
       HOST: '127.0.0.1',
       PORT: String(port),
