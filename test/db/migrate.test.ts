@@ -7,11 +7,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { EMIT_SCOPE, signToken } from '../../src/auth/tokens.ts';
 import { openDatabase } from '../../src/db/index.ts';
 import { applyMigrations, compareMigrations, MIGRATIONS_DIR, migrationProblem, SUPERSEDED_CHECKSUMS } from '../../src/db/migrate.ts';
 import { TEST_SECRET } from '../helpers/app.ts';
-import { createScratchDatabase, TEST_DATABASE_URL } from '../helpers/backends.ts';
+import { createScratchDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/backends.ts';
 import { freePort, TEST_TICKET_SECRET } from '../helpers/cluster.ts';
+import { SseReader } from '../helpers/sse.ts';
 
 const names = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
   .filter((e) => e.isDirectory())
@@ -180,6 +182,56 @@ ALTER TABLE "no_such_table" ADD COLUMN x int;
   });
 });
 
+describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL)("the README's production sequence", () => {
+  it('npm run db:migrate, then npm start (production, AUTO_MIGRATE=false, PostgreSQL + Redis): query, emit, receive over SSE', async () => {
+    const scratch = await createScratchDatabase('herald_prod');
+    try {
+      const migrated = await run('npm', ['run', '-s', 'db:migrate'], { DATABASE_URL: scratch.url });
+      expect(migrated.code, migrated.output).toBe(0);
+      const server = await spawnServer(scratch.url, {
+        REDIS_URL: TEST_REDIS_URL ?? '',
+        REDIS_PREFIX: `herald-prod-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      });
+      try {
+        expect(await server.ready(true), server.output()).toBe(true);
+        const alice = await signToken(TEST_SECRET, { sub: 'alice' });
+        const producer = await signToken(TEST_SECRET, { sub: 'billing', scope: EMIT_SCOPE });
+        const post = (token: string, query: string, variables: Record<string, unknown> = {}) =>
+          fetch(`${server.url}/graphql`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },
+            body: JSON.stringify({ query, variables }),
+          }).then((r) => r.json());
+        expect(await post(alice, '{ unreadCount }')).toEqual({ data: { unreadCount: 0 } });
+
+        const subscription = 'subscription { notificationAdded { title } }';
+        const response = await fetch(`${server.url}/graphql?query=${encodeURIComponent(subscription)}`, {
+          headers: { accept: 'text/event-stream', authorization: `Bearer ${alice}` },
+        });
+        expect(response.status).toBe(200);
+        const stream = new SseReader(response);
+        try {
+          // The stream is registered once its headers are sent; an emit now is delivered live (or replayed).
+          const emitted = await post(
+            producer,
+            'mutation($input: EmitNotificationInput!) { emitNotification(input: $input) { deliveredCount } }',
+            { input: { recipientIds: ['alice'], title: 'Timesheet rejected', body: 'Please fix week 47', type: 'ALERT' } },
+          );
+          expect(emitted).toEqual({ data: { emitNotification: { deliveredCount: 1 } } });
+          const { result } = await stream.nextResult<{ notificationAdded: { title: string } }>(15_000);
+          expect(result.data?.notificationAdded.title).toBe('Timesheet rejected');
+        } finally {
+          await stream.close();
+        }
+      } finally {
+        server.stop();
+      }
+    } finally {
+      await scratch.drop();
+    }
+  });
+});
+
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const spawned = new Set<ChildProcess>();
 afterAll(() => {
@@ -202,7 +254,7 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
 }
 
 /** `npm start` in production mode on a database, without AUTO_MIGRATE. */
-async function spawnServer(databaseUrl: string) {
+async function spawnServer(databaseUrl: string, extra: Record<string, string> = {}) {
   const port = await freePort();
   const child = spawn('npm', ['start', '-s'], {
     cwd: ROOT,
@@ -216,6 +268,7 @@ async function spawnServer(databaseUrl: string) {
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'warn',
+      ...extra,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -233,8 +286,9 @@ async function spawnServer(databaseUrl: string) {
     url: `http://127.0.0.1:${port}`,
     output: () => output,
     exit: () => exited,
-    /** True once /ready answers 200 (false if the process exits first); the server is then stopped. */
-    async ready(): Promise<boolean> {
+    stop,
+    /** True once /ready answers 200 (false if the process exits first); the server is then stopped unless `keep`. */
+    async ready(keep = false): Promise<boolean> {
       const deadline = Date.now() + 30_000;
       try {
         while (Date.now() < deadline && child.exitCode === null) {
@@ -247,7 +301,7 @@ async function spawnServer(databaseUrl: string) {
         }
         return false;
       } finally {
-        stop();
+        if (!keep) stop();
       }
     },
   };
