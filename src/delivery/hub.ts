@@ -2,13 +2,12 @@ import type { Sql } from '../db/index.ts';
 import type { InboxMessage } from '../domain/messages.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { readInboxState, readLastSeqs } from '../store/inbox-state.ts';
-import { fromRow, notificationsAfter } from '../store/notifications.ts';
+import { readInboxState } from '../store/inbox-state.ts';
 import type { Bus } from './bus.ts';
+import { CatchUp } from './catchup.ts';
 import { FanoutScheduler } from './fanout.ts';
-import { inPacedChunks } from './paced.ts';
 import { judgeResume } from './sequencer.ts';
-import { type HubStream, REPLAY_PAGE, Stream, type StreamKind } from './stream.ts';
+import { type HubStream, Stream, type StreamKind } from './stream.ts';
 
 export type { HubStream, StreamEvent, StreamKind, StreamSink } from './stream.ts';
 
@@ -49,8 +48,7 @@ export class Hub {
   private readonly maxStreamsPerUser: number;
   readonly maxQueuedEvents: number;
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly catchupIntervalMs: number;
-  private sweeping = false;
+  private readonly catchup: CatchUp;
   /** Bus order, and fan-outs handed out in chunks. */
   private readonly scheduler = new FanoutScheduler<UserEntry>(
     (userId) => this.users.get(userId),
@@ -70,8 +68,17 @@ export class Hub {
     this.maxQueuedEvents = options.maxQueuedEvents ?? 10_000;
     this.bus.onReconnect(() => this.catchUpAll('reconnect'));
     this.bus.onFanout((entries) => this.scheduler.fanout(entries));
-    this.catchupIntervalMs = options.catchupIntervalMs;
-    this.sweepTimer = setInterval(() => void this.sweep(), options.catchupIntervalMs);
+    this.catchup = new CatchUp({
+      sql: options.sql,
+      log: options.log,
+      intervalMs: options.catchupIntervalMs,
+      counters: this.counters,
+      hasUsers: () => this.users.size > 0,
+      userIds: () => [...this.users.keys()],
+      streamsOf: (userId) => this.users.get(userId)?.streams,
+      closing: () => this.closing,
+    });
+    this.sweepTimer = setInterval(() => void this.catchup.sweep(), options.catchupIntervalMs);
     this.sweepTimer.unref();
     this.expiryTimer = setInterval(() => this.expireDue(), 1_000);
     this.expiryTimer.unref();
@@ -126,7 +133,7 @@ export class Hub {
     this.counters.opened++;
     try {
       await entry.subscribed;
-      const state = await this.readState(userId);
+      const state = await readInboxState(this.sql, userId);
       if (options.after !== undefined) {
         const verdict = judgeResume(options.after, state);
         if (verdict !== 'ok') {
@@ -153,7 +160,7 @@ export class Hub {
       if (ms === 0) this.expire(stream);
     }
     stream.catchingUp = false;
-    void this.catchUp(stream);
+    void this.catchup.run(stream);
     return stream;
   }
 
@@ -197,70 +204,8 @@ export class Hub {
       if (stream.catchingUp) {
         stream.pendingLive ??= [];
         stream.pendingLive.push(message);
-      } else if (stream.apply(message)) void this.catchUp(stream);
+      } else if (stream.apply(message)) void this.catchup.run(stream);
     }
-  }
-
-  /** Reads everything after the stream's position from the database, then drains buffered live messages. */
-  private async catchUp(stream: Stream, attempt = 0): Promise<void> {
-    if (stream.closed) return;
-    if (stream.catchingUp) {
-      stream.again = true;
-      return;
-    }
-    stream.catchingUp = true;
-    this.counters.catchUps++;
-    try {
-      for (;;) {
-        stream.again = false;
-        await this.readMissing(stream);
-        let gap = false;
-        while (!gap && stream.pendingLive?.length && !stream.closed) {
-          const next = stream.pendingLive.shift();
-          if (next) gap = stream.apply(next);
-        }
-        if (stream.closed || (!gap && !stream.again)) break;
-      }
-      stream.catchingUp = false;
-    } catch (error) {
-      // The database is unreachable: keep the stream open and retry with backoff. Live messages
-      // keep buffering meanwhile; nothing is skipped.
-      stream.catchingUp = false;
-      if (stream.closed) return;
-      const delay = Math.min(250 * 2 ** attempt, 5_000);
-      this.log.warn({ err: (error as Error).message, userId: stream.userId, delay }, 'catch-up failed; retrying');
-      stream.catchingUp = true; // keep buffering live messages until the retry
-      stream.retryTimer = setTimeout(() => {
-        stream.catchingUp = false;
-        void this.catchUp(stream, attempt + 1);
-      }, delay);
-      stream.retryTimer.unref();
-    }
-  }
-
-  private async readMissing(stream: Stream) {
-    for (;;) {
-      const rows = await notificationsAfter(this.sql, stream.userId, stream.lastSeq, REPLAY_PAGE);
-      if (rows.length > 0) this.counters.gapFills++;
-      for (const row of rows) {
-        if (stream.closed) return;
-        stream.deliverStored(fromRow(row));
-      }
-      if (rows.length < REPLAY_PAGE) break;
-      await stream.whenDrained();
-    }
-    if (stream.kind === 'inbox' && stream.refreshState && !stream.closed) {
-      stream.refreshState = false;
-      const state = await this.readState(stream.userId);
-      if (state.version > stream.lastVersion) {
-        stream.lastVersion = state.version;
-        stream.push({ type: 'unread', unreadCount: state.unreadCount });
-      }
-    }
-  }
-
-  private readState(userId: string) {
-    return readInboxState(this.sql, userId);
   }
 
   /** Re-checks every open stream against the database (after a bus reconnect). */
@@ -269,30 +214,8 @@ export class Hub {
     for (const entry of this.users.values()) {
       for (const s of entry.streams) {
         s.refreshState = true;
-        void this.catchUp(s);
+        void this.catchup.run(s);
       }
-    }
-  }
-
-  /** The safety net: one query for all local users; streams behind the database catch up. */
-  private async sweep() {
-    if (this.users.size === 0 || this.sweeping) return;
-    this.sweeping = true;
-    try {
-      // In small chunks spread over half the interval (see inPacedChunks).
-      await inPacedChunks([...this.users.keys()], { size: 250, spreadMs: this.catchupIntervalMs / 2 }, async (ids) => {
-        if (this.closing) return;
-        for (const { userId, lastSeq } of await readLastSeqs(this.sql, ids)) {
-          const entry = this.users.get(userId);
-          for (const s of entry?.streams ?? []) {
-            if (lastSeq > s.lastSeq && !s.catchingUp) void this.catchUp(s);
-          }
-        }
-      });
-    } catch (error) {
-      this.log.warn({ err: (error as Error).message }, 'catch-up sweep failed');
-    } finally {
-      this.sweeping = false;
     }
   }
 }
