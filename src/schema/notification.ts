@@ -2,12 +2,21 @@ import type { Context } from '../context.ts';
 import { badInput } from '../errors.ts';
 import { encodeCursor } from '../notifications/cursor.ts';
 import { changeNotifications, getNotification, listInbox, markAllRead, unreadCount } from '../notifications/inbox.ts';
-import { NOTIFICATION_TYPES, type NotificationRecord } from '../notifications/model.ts';
+import type { NotificationRecord, NotificationType } from '../notifications/model.ts';
 import { builder } from './builder.ts';
 
+/** What each type means to the recipient's UI; the README's API section lists the same (a test compares them). */
+const NOTIFICATION_TYPE_VALUES = {
+  ALERT: { description: "Needs the recipient's attention or action now (something failed, was rejected, is due)." },
+  REMINDER: { description: 'Something the recipient planned or was asked to do is coming up.' },
+  UPDATE: { description: 'Something the recipient follows changed (a status, a comment, an assignment).' },
+  SYSTEM_NOTICE: { description: 'About the service itself: maintenance, policy or account changes.' },
+  PROMOTION: { description: 'Marketing or announcements; the kind recipients most often mute.' },
+} as const satisfies Record<NotificationType, { description: string }>;
+
 export const NotificationTypeEnum = builder.enumType('NotificationType', {
-  values: NOTIFICATION_TYPES,
-  description: 'The kind of notification (seed 000).',
+  values: NOTIFICATION_TYPE_VALUES,
+  description: 'The kind of notification, chosen by the producer; clients filter and style by it.',
 });
 
 export const NotificationRef = builder.objectRef<NotificationRecord>('Notification').implement({
