@@ -52,22 +52,17 @@ const NotificationFilter = builder.inputType('NotificationFilter', {
 
 const changeDeps = (ctx: Context) => ({ sql: ctx.services.db.sql, bus: ctx.services.bus, log: ctx.services.log });
 
-interface InboxConnectionShape {
-  streamCursor: string;
-}
-
 builder.queryFields((t) => ({
-  notifications: t.connection(
+  notifications: t.withAuth({ user: true }).connection(
     {
       type: NotificationRef,
       description: "The caller's inbox, newest first. Cursor-based; at most 100 per page (default 20).",
-      authScopes: { user: true },
       args: { filter: t.arg({ type: NotificationFilter, required: false }) },
       resolve: async (_root, args, ctx) => {
         if (args.last != null || args.before != null) {
           throw badInput('The inbox pages forward only (newest first): use "first" and "after"');
         }
-        const page = await listInbox(ctx.services.db.sql, ctx.auth!.userId, {
+        const page = await listInbox(ctx.services.db.sql, ctx.auth.userId, {
           first: args.first,
           after: args.after,
           filter: args.filter,
@@ -82,7 +77,7 @@ builder.queryFields((t) => ({
             endCursor: edges.at(-1)?.cursor ?? null,
           },
           streamCursor: encodeCursor(page.streamSeq),
-        } satisfies InboxConnectionShape & Record<string, unknown>;
+        };
       },
     },
     {
@@ -91,24 +86,22 @@ builder.queryFields((t) => ({
         streamCursor: c.string({
           description:
             'The newest position in the inbox when this page was read, whatever the filter. Pass it to `notificationAdded(after:)` or `inboxEvents(after:)` to listen from exactly where this fetch ended.',
-          resolve: (conn) => (conn as unknown as InboxConnectionShape).streamCursor,
+          resolve: (conn) => conn.streamCursor,
         }),
       }),
     },
     { name: 'NotificationEdge' },
   ),
-  notification: t.field({
+  notification: t.withAuth({ user: true }).field({
     type: NotificationRef,
     nullable: true,
-    authScopes: { user: true },
     description: "One of the caller's notifications; null when it does not exist or is someone else's.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => getNotification(ctx.services.db.sql, ctx.auth!.userId, String(args.id)),
+    resolve: (_root, args, ctx) => getNotification(ctx.services.db.sql, ctx.auth.userId, args.id),
   }),
-  unreadCount: t.int({
-    authScopes: { user: true },
+  unreadCount: t.withAuth({ user: true }).int({
     description: 'Unread, unarchived notifications of the caller (exact, O(1)).',
-    resolve: (_root, _args, ctx) => unreadCount(ctx.services.db.sql, ctx.auth!.userId),
+    resolve: (_root, _args, ctx) => unreadCount(ctx.services.db.sql, ctx.auth.userId),
   }),
 }));
 
@@ -134,42 +127,40 @@ const MarkAllPayload = builder.simpleObject('MarkAllNotificationsReadPayload', {
   }),
 });
 
-const idsArg = (t: { arg: { idList: (o: { required: true; description: string }) => never } }) =>
-  t.arg.idList({
+const idsArgs = builder.args((t) => ({
+  ids: t.idList({
     required: true,
     description: '1 to 1,000 ids of your notifications. All or nothing: an unknown id fails the call with NOT_FOUND.',
-  });
+  }),
+}));
 
 builder.mutationFields((t) => {
+  const user = t.withAuth({ user: true });
   const bulk = (action: 'READ' | 'UNREAD' | 'ARCHIVED' | 'UNARCHIVED', description: string) =>
-    t.field({
+    user.field({
       type: UpdatePayload,
       description,
-      authScopes: { user: true },
-      args: { ids: idsArg(t as never) },
-      resolve: (_root, args, ctx) =>
-        changeNotifications(changeDeps(ctx), ctx.auth!.userId, (args.ids as (string | number)[]).map(String), action),
+      args: idsArgs,
+      resolve: (_root, args, ctx) => changeNotifications(changeDeps(ctx), ctx.auth.userId, args.ids, action),
     });
   return {
     markNotificationsRead: bulk('READ', 'Marks notifications read.'),
     markNotificationsUnread: bulk('UNREAD', 'Marks notifications unread.'),
     archiveNotifications: bulk('ARCHIVED', 'Archives notifications (they leave the default inbox view and the unread count).'),
     unarchiveNotifications: bulk('UNARCHIVED', 'Moves archived notifications back to the inbox.'),
-    deleteNotifications: t.field({
+    deleteNotifications: user.field({
       type: DeletePayload,
       description: 'Deletes notifications for good.',
-      authScopes: { user: true },
-      args: { ids: idsArg(t as never) },
+      args: idsArgs,
       resolve: async (_root, args, ctx) => {
-        const r = await changeNotifications(changeDeps(ctx), ctx.auth!.userId, (args.ids as (string | number)[]).map(String), 'DELETED');
+        const r = await changeNotifications(changeDeps(ctx), ctx.auth.userId, args.ids, 'DELETED');
         return { deletedIds: r.deletedIds, unreadCount: r.unreadCount };
       },
     }),
-    markAllNotificationsRead: t.field({
+    markAllNotificationsRead: user.field({
       type: MarkAllPayload,
       description: 'Marks every unread notification of the caller read.',
-      authScopes: { user: true },
-      resolve: (_root, _args, ctx) => markAllRead(changeDeps(ctx), ctx.auth!.userId),
+      resolve: (_root, _args, ctx) => markAllRead(changeDeps(ctx), ctx.auth.userId),
     }),
   };
 });
