@@ -1,13 +1,22 @@
 import type { Context } from '../context.ts';
 import { encodeCursor } from '../domain/cursor.ts';
-import { NOTIFICATION_TYPES, type NotificationRecord } from '../domain/model.ts';
+import type { NotificationRecord, NotificationType } from '../domain/model.ts';
 import { badInput } from '../errors.ts';
 import { changeNotifications, getNotification, listInbox, markAllRead, unreadCount } from '../notifications/inbox.ts';
 import { builder } from './builder.ts';
 
+/** What each type means to the recipient's UI; the README's API section lists the same (a test compares them). */
+const NOTIFICATION_TYPE_VALUES = {
+  ALERT: { description: "Needs the recipient's attention or action now (something failed, was rejected, is due)." },
+  REMINDER: { description: 'Something the recipient planned or was asked to do is coming up.' },
+  UPDATE: { description: 'Something the recipient follows changed (a status, a comment, an assignment).' },
+  SYSTEM_NOTICE: { description: 'About the service itself: maintenance, policy or account changes.' },
+  PROMOTION: { description: 'Marketing or announcements; the kind recipients most often mute.' },
+} as const satisfies Record<NotificationType, { description: string }>;
+
 export const NotificationTypeEnum = builder.enumType('NotificationType', {
-  values: NOTIFICATION_TYPES,
-  description: 'The kind of notification (seed 000).',
+  values: NOTIFICATION_TYPE_VALUES,
+  description: 'The kind of notification, chosen by the producer; clients filter and style by it.',
 });
 
 export const NotificationRef = builder.objectRef<NotificationRecord>('Notification').implement({
@@ -43,22 +52,17 @@ const NotificationFilter = builder.inputType('NotificationFilter', {
 
 const changeDeps = (ctx: Context) => ({ sql: ctx.services.db.sql, bus: ctx.services.bus, log: ctx.services.log });
 
-interface InboxConnectionShape {
-  streamCursor: string;
-}
-
 builder.queryFields((t) => ({
-  notifications: t.connection(
+  notifications: t.withAuth({ user: true }).connection(
     {
       type: NotificationRef,
       description: "The caller's inbox, newest first. Cursor-based; at most 100 per page (default 20).",
-      authScopes: { user: true },
       args: { filter: t.arg({ type: NotificationFilter, required: false }) },
       resolve: async (_root, args, ctx) => {
         if (args.last != null || args.before != null) {
           throw badInput('The inbox pages forward only (newest first): use "first" and "after"');
         }
-        const page = await listInbox(ctx.services.db.sql, ctx.auth!.userId, {
+        const page = await listInbox(ctx.services.db.sql, ctx.auth.userId, {
           first: args.first,
           after: args.after,
           filter: args.filter,
@@ -73,7 +77,7 @@ builder.queryFields((t) => ({
             endCursor: edges.at(-1)?.cursor ?? null,
           },
           streamCursor: encodeCursor(page.streamSeq),
-        } satisfies InboxConnectionShape & Record<string, unknown>;
+        };
       },
     },
     {
@@ -82,24 +86,22 @@ builder.queryFields((t) => ({
         streamCursor: c.string({
           description:
             'The newest position in the inbox when this page was read, whatever the filter. Pass it to `notificationAdded(after:)` or `inboxEvents(after:)` to listen from exactly where this fetch ended.',
-          resolve: (conn) => (conn as unknown as InboxConnectionShape).streamCursor,
+          resolve: (conn) => conn.streamCursor,
         }),
       }),
     },
     { name: 'NotificationEdge' },
   ),
-  notification: t.field({
+  notification: t.withAuth({ user: true }).field({
     type: NotificationRef,
     nullable: true,
-    authScopes: { user: true },
     description: "One of the caller's notifications; null when it does not exist or is someone else's.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => getNotification(ctx.services.db.sql, ctx.auth!.userId, String(args.id)),
+    resolve: (_root, args, ctx) => getNotification(ctx.services.db.sql, ctx.auth.userId, args.id),
   }),
-  unreadCount: t.int({
-    authScopes: { user: true },
+  unreadCount: t.withAuth({ user: true }).int({
     description: 'Unread, unarchived notifications of the caller (exact, O(1)).',
-    resolve: (_root, _args, ctx) => unreadCount(ctx.services.db.sql, ctx.auth!.userId),
+    resolve: (_root, _args, ctx) => unreadCount(ctx.services.db.sql, ctx.auth.userId),
   }),
 }));
 
@@ -125,42 +127,40 @@ const MarkAllPayload = builder.simpleObject('MarkAllNotificationsReadPayload', {
   }),
 });
 
-const idsArg = (t: { arg: { idList: (o: { required: true; description: string }) => never } }) =>
-  t.arg.idList({
+const idsArgs = builder.args((t) => ({
+  ids: t.idList({
     required: true,
     description: '1 to 1,000 ids of your notifications. All or nothing: an unknown id fails the call with NOT_FOUND.',
-  });
+  }),
+}));
 
 builder.mutationFields((t) => {
+  const user = t.withAuth({ user: true });
   const bulk = (action: 'READ' | 'UNREAD' | 'ARCHIVED' | 'UNARCHIVED', description: string) =>
-    t.field({
+    user.field({
       type: UpdatePayload,
       description,
-      authScopes: { user: true },
-      args: { ids: idsArg(t as never) },
-      resolve: (_root, args, ctx) =>
-        changeNotifications(changeDeps(ctx), ctx.auth!.userId, (args.ids as (string | number)[]).map(String), action),
+      args: idsArgs,
+      resolve: (_root, args, ctx) => changeNotifications(changeDeps(ctx), ctx.auth.userId, args.ids, action),
     });
   return {
     markNotificationsRead: bulk('READ', 'Marks notifications read.'),
     markNotificationsUnread: bulk('UNREAD', 'Marks notifications unread.'),
     archiveNotifications: bulk('ARCHIVED', 'Archives notifications (they leave the default inbox view and the unread count).'),
     unarchiveNotifications: bulk('UNARCHIVED', 'Moves archived notifications back to the inbox.'),
-    deleteNotifications: t.field({
+    deleteNotifications: user.field({
       type: DeletePayload,
       description: 'Deletes notifications for good.',
-      authScopes: { user: true },
-      args: { ids: idsArg(t as never) },
+      args: idsArgs,
       resolve: async (_root, args, ctx) => {
-        const r = await changeNotifications(changeDeps(ctx), ctx.auth!.userId, (args.ids as (string | number)[]).map(String), 'DELETED');
+        const r = await changeNotifications(changeDeps(ctx), ctx.auth.userId, args.ids, 'DELETED');
         return { deletedIds: r.deletedIds, unreadCount: r.unreadCount };
       },
     }),
-    markAllNotificationsRead: t.field({
+    markAllNotificationsRead: user.field({
       type: MarkAllPayload,
       description: 'Marks every unread notification of the caller read.',
-      authScopes: { user: true },
-      resolve: (_root, _args, ctx) => markAllRead(changeDeps(ctx), ctx.auth!.userId),
+      resolve: (_root, _args, ctx) => markAllRead(changeDeps(ctx), ctx.auth.userId),
     }),
   };
 });

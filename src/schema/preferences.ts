@@ -24,20 +24,18 @@ const UpdateNotificationPreferencesInput = builder.inputType('UpdateNotification
 });
 
 builder.queryField('notificationPreferences', (t) =>
-  t.field({
+  t.withAuth({ user: true }).field({
     type: PreferencesRef,
-    authScopes: { user: true },
-    resolve: (_root, _args, ctx) => getPreferences(ctx.services.db.prisma, ctx.auth!.userId),
+    resolve: (_root, _args, ctx) => getPreferences(ctx.services.db.prisma, ctx.auth.userId),
   }),
 );
 
 builder.mutationField('updateNotificationPreferences', (t) =>
-  t.field({
+  t.withAuth({ user: true }).field({
     type: PreferencesRef,
-    authScopes: { user: true },
     args: { input: t.arg({ type: UpdateNotificationPreferencesInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
-      updatePreferences(ctx.services.db.prisma, ctx.auth!.userId, {
+      updatePreferences(ctx.services.db.prisma, ctx.auth.userId, {
         enabled: input.enabled ?? undefined,
         email: input.email ?? undefined,
         sms: input.sms ?? undefined,

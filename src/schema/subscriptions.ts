@@ -1,4 +1,4 @@
-import type { Context } from '../context.ts';
+import { type Context, unauthenticated } from '../context.ts';
 import type { StreamEvent } from '../delivery/hub.ts';
 import { decodeCursor } from '../domain/cursor.ts';
 import { builder } from './builder.ts';
@@ -47,12 +47,14 @@ export type StreamField = keyof typeof STREAM_FIELDS;
  * Opens the caller's stream for a subscription field (the schema's `subscribe` and the SSE endpoint
  * share it). The caller must be authenticated (a bearer token or a stream ticket).
  */
-export function openStream(ctx: Context, field: StreamField, after: string | null | undefined) {
+export async function openStream(ctx: Context, field: StreamField, after: string | null | undefined) {
+  const { auth } = ctx;
+  if (!auth) throw unauthenticated(ctx);
   return ctx.services.hub.open({
-    userId: ctx.auth!.userId,
+    userId: auth.userId,
     kind: STREAM_FIELDS[field],
     after: resumePoint(ctx, after),
-    expiresAt: ctx.auth!.expiresAt,
+    expiresAt: auth.expiresAt,
   });
 }
 
@@ -62,46 +64,43 @@ function resumePoint(ctx: Context, after: string | null | undefined): number | u
   return after ? decodeCursor(after) : undefined;
 }
 
-const afterArg = (t: { arg: { string: (o: { required: false; description: string }) => never } }) =>
-  t.arg.string({
+const afterArgs = builder.args((t) => ({
+  after: t.string({
     required: false,
     description:
       'Start after this cursor (a streamCursor, an edge cursor or the last event id seen): missed events first, then live, with no gap and no duplicate. Unknown or expired: CURSOR_EXPIRED.',
-  });
+  }),
+}));
 
 builder.subscriptionFields((t) => ({
-  notificationAdded: t.field({
+  notificationAdded: t.withAuth({ streamUser: true }).field({
     type: NotificationRef,
     description: "The caller's new notifications, in position order.",
-    authScopes: { streamUser: true },
-    args: { after: afterArg(t as never) },
-    subscribe: (_root, args, ctx) =>
-      openStream(ctx, 'notificationAdded', args.after as string | null | undefined) as unknown as Promise<
-        AsyncIterable<NotificationRefShape>
-      >,
-    resolve: (event) => (event as unknown as Added).notification,
+    args: afterArgs,
+    subscribe: (_root, args, ctx) => openStream(ctx, 'notificationAdded', args.after),
+    resolve: (event) => {
+      // An 'added' stream yields additions only; anything else is a hub bug, not a client error.
+      if (event.type !== 'added') throw new Error(`notificationAdded received a "${event.type}" event`);
+      return event.notification;
+    },
   }),
-  inboxEvents: t.field({
+  inboxEvents: t.withAuth({ streamUser: true }).field({
     type: InboxEvent,
     description:
       'Everything one tab needs: additions (with replay from `after`), changes (read, unread, archived, deleted) and the exact unread count (sent first, then on every change).',
-    authScopes: { streamUser: true },
-    args: { after: afterArg(t as never) },
-    subscribe: (_root, args, ctx) => openStream(ctx, 'inboxEvents', args.after as string | null | undefined),
+    args: afterArgs,
+    subscribe: (_root, args, ctx) => openStream(ctx, 'inboxEvents', args.after),
     resolve: (event) => event,
   }),
 }));
 
-type NotificationRefShape = Added['notification'];
-
 builder.mutationField('createStreamTicket', (t) =>
-  t.field({
+  t.withAuth({ user: true }).field({
     type: builder.simpleObject('StreamTicket', {
       fields: (f) => ({ ticket: f.string(), expiresAt: f.field({ type: 'DateTime' }) }),
     }),
     description:
       "A short-lived ticket for browsers' EventSource, which cannot send headers: open `GET /graphql?query=...&ticket=<ticket>` within its lifetime. It opens subscriptions only; the stream then lives as long as the token it was minted from.",
-    authScopes: { user: true },
-    resolve: (_root, _args, ctx) => ctx.services.authenticator.mintTicket(ctx.auth!),
+    resolve: (_root, _args, ctx) => ctx.services.authenticator.mintTicket(ctx.auth),
   }),
 );
