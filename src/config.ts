@@ -125,17 +125,7 @@ export class ConfigError extends Error {
  * Empty strings count as unset.
  */
 export function loadConfig(env: Record<string, unknown> = process.env): Config {
-  const input: Record<string, unknown> = {};
-  for (const key of Object.keys(schema.shape)) {
-    const value = env[key];
-    if (value !== undefined && value !== '') input[key] = typeof value === 'string' ? value : String(value);
-  }
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
-  }
-  const config = parsed.data;
+  const config = parseEnv(schema, env);
   const problems = keyProblems(config);
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   // Development without any key source keeps working with the published development secret.
@@ -152,14 +142,20 @@ const databaseSchema = schema.pick({ DATABASE_URL: true, HERALD_DATA_DIR: true }
  * server's secrets). Same rules as loadConfig.
  */
 export function loadDatabaseConfig(env: Record<string, unknown> = process.env): z.output<typeof databaseSchema> {
+  return parseEnv(databaseSchema, env);
+}
+
+/** Validates the variables `shape` names (empty strings count as unset); every problem in one ConfigError. */
+function parseEnv<S extends z.ZodObject>(shape: S, env: Record<string, unknown>): z.output<S> {
   const input: Record<string, unknown> = {};
-  for (const key of Object.keys(databaseSchema.shape)) {
+  for (const key of Object.keys(shape.shape)) {
     const value = env[key];
     if (value !== undefined && value !== '') input[key] = typeof value === 'string' ? value : String(value);
   }
-  const parsed = databaseSchema.safeParse(input);
+  const parsed = shape.safeParse(input);
   if (!parsed.success) {
-    throw new ConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
 }

@@ -87,15 +87,7 @@ describe.runIf(TEST_DATABASE_URL)('migrations on PostgreSQL', () => {
     await writeFile(path.join(dir, name, 'migration.sql'), old);
 
     // The old deployment: the old file text, applied by Herald's migrator.
-    const client = new pg.Client({ connectionString: scratch.url });
-    await client.connect();
-    cleanups.push(() => client.end());
-    const runner = {
-      exec: async (sql: string) => {
-        await client.query(sql);
-      },
-      query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
-    };
+    const { runner } = await connectRunner(scratch.url, cleanups);
     expect(await applyMigrations(runner, dir)).toEqual(names);
 
     // The new code: nothing to apply, the checksum is brought up to date, and the server may start.
@@ -150,15 +142,7 @@ describe.runIf(TEST_DATABASE_URL)('migrations on PostgreSQL', () => {
 ALTER TABLE "no_such_table" ADD COLUMN x int;
 `,
     );
-    const client = new pg.Client({ connectionString: scratch.url });
-    await client.connect();
-    cleanups.push(() => client.end());
-    const runner = {
-      exec: async (sql: string) => {
-        await client.query(sql);
-      },
-      query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
-    };
+    const { client, runner } = await connectRunner(scratch.url, cleanups);
     await expect(applyMigrations(runner, dir)).rejects.toThrow(new RegExp(`Migration ${last} failed .*no_such_table`));
     // One transaction: nothing of the failed migration is left (its function is absent).
     const fn = await client.query(`SELECT 1 FROM pg_proc WHERE proname = 'herald_uuid_v7'`);
@@ -251,6 +235,20 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
       resolve({ code, output });
     });
   });
+}
+
+/** A pg connection to `url` (closed after the test) and the migrator's ScriptRunner over it. */
+async function connectRunner(url: string, cleanups: (() => Promise<void>)[]) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  cleanups.push(() => client.end());
+  const runner = {
+    exec: async (sql: string) => {
+      await client.query(sql);
+    },
+    query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+  };
+  return { client, runner };
 }
 
 /** `npm start` in production mode on a database, without AUTO_MIGRATE. */
