@@ -52,6 +52,11 @@ export interface AppOptions {
   /** A bus; by default Redis when REDIS_URL is set, in-process otherwise. */
   bus?: Bus;
   log?: Logger;
+  /**
+   * Envelop/Yoga plugins added after Herald's own. They apply to every request on every transport
+   * (POSTed and GET operations, SSE streams in both graphql-sse modes).
+   */
+  plugins?: Plugin[];
 }
 
 /** Builds a Herald instance (the Yoga app and its services) without listening. */
@@ -159,6 +164,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
       useCursorSubscriptions(),
       ...(config.BENCH_STATS ? [useStats(services, sse, () => operations.stats())] : []),
+      ...(options.plugins ?? []),
     ],
   });
 

@@ -2,10 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 import { type App, createApp } from '../../src/app.ts';
 import { EMIT_SCOPE, signToken } from '../../src/auth/tokens.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { type Backend, openBackend } from './backends.ts';
 import { SseReader } from './sse.ts';
 
@@ -38,7 +39,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(backend: Backend, overrides: Record<string, string> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /** Envelop/Yoga plugins for createApp. */
+  plugins?: Plugin[];
+  /** The app's logger (default: silent). */
+  log?: Logger;
+}
+
+export async function startTestApp(
+  backend: Backend,
+  overrides: Record<string, string> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
   const resources = await openBackend(backend);
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -48,7 +60,13 @@ export async function startTestApp(backend: Backend, overrides: Record<string, s
     ...(resources.url ? { DATABASE_URL: resources.url, REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: resources.redisPrefix } : {}),
     ...overrides,
   });
-  const app = await createApp({ config, db: resources.db, bus: resources.bus, log: createLogger('silent') });
+  const app = await createApp({
+    config,
+    db: resources.db,
+    bus: resources.bus,
+    log: options.log ?? createLogger('silent'),
+    ...(options.plugins ? { plugins: options.plugins } : {}),
+  });
   const readers: SseReader[] = [];
   let server: Server | undefined;
   let listening: Promise<string> | undefined;
