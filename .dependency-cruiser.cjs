@@ -1,7 +1,7 @@
 /**
  * `npm run lint` runs this over src/: no import cycle between folders or between modules, and the
  * layers import only downwards:
- *   config, errors, logger <- domain, db <- store <- delivery <- notifications <- schema <- http <- app
+ *   config, errors, logger <- domain, db <- store <- delivery <- notifications <- schema <- pipeline <- http <- app
  * (notifications publishes through delivery's bus; delivery never imports notifications).
  */
 const layer = (name, from, forbidden) => ({
@@ -22,12 +22,13 @@ module.exports = {
       to: { circular: true },
     },
     { name: 'no-module-cycles', severity: 'error', from: {}, to: { circular: true } },
-    layer('domain-is-the-bottom', 'domain', ['db', 'store', 'delivery', 'notifications', 'schema', 'http', 'auth']),
-    layer('db-below-store', 'db', ['store', 'domain', 'delivery', 'notifications', 'schema', 'http', 'auth']),
-    layer('store-below-domain-logic', 'store', ['delivery', 'notifications', 'schema', 'http', 'auth']),
-    layer('delivery-below-notifications', 'delivery', ['notifications', 'schema', 'http']),
-    layer('notifications-below-schema', 'notifications', ['schema', 'http']),
-    layer('schema-below-http', 'schema', ['http']),
+    layer('domain-is-the-bottom', 'domain', ['db', 'store', 'delivery', 'notifications', 'schema', 'pipeline', 'http', 'auth']),
+    layer('db-below-store', 'db', ['store', 'domain', 'delivery', 'notifications', 'schema', 'pipeline', 'http', 'auth']),
+    layer('store-below-domain-logic', 'store', ['delivery', 'notifications', 'schema', 'pipeline', 'http', 'auth']),
+    layer('delivery-below-notifications', 'delivery', ['notifications', 'schema', 'pipeline', 'http']),
+    layer('notifications-below-schema', 'notifications', ['schema', 'pipeline', 'http']),
+    layer('schema-below-pipeline', 'schema', ['pipeline', 'http']),
+    layer('pipeline-below-http', 'pipeline', ['http']),
   ],
   options: {
     tsPreCompilationDeps: true,

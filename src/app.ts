@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
-import type { GraphQLError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import {
   createGraphQLError,
   createYoga,
@@ -21,24 +21,37 @@ import { Hub } from './delivery/hub.ts';
 import { createLocalPresence, createRedisPresence } from './delivery/presence.ts';
 import { SseRegistry } from './delivery/sse.ts';
 import { ErrorCode, isDatabaseUnavailable } from './errors.ts';
-import { createOperationsEndpoint, type OperationsStats } from './http/operations.ts';
-import { PlanCache } from './http/plans.ts';
-import { MAX_BODY_BYTES } from './http/request.ts';
-import { createSseEndpoint, useCursorSubscriptions } from './http/sse-endpoint.ts';
+import { corsPolicy } from './http/cors.ts';
+import { createGraphqlEndpoint, type EndpointStats } from './http/graphql.ts';
+import { createFrontDoor } from './http/handler.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Emitter } from './notifications/emit.ts';
 import { startRetention } from './notifications/retention.ts';
+import { DocumentCache } from './pipeline/document-cache.ts';
+import { useErrorLog, yogaLogger } from './pipeline/errors.ts';
+import { useDocumentLimits } from './pipeline/limits.ts';
+import { useReleaseContext } from './pipeline/release.ts';
+import { useHubSubscriptions } from './pipeline/subscriptions.ts';
 import { schema } from './schema/index.ts';
+
+const GRAPHQL_PATH = '/graphql';
+const STREAM_PATH = '/graphql/stream';
+/** Yoga hooks that only its own handler runs. */
+const HTTP_HOOKS = ['onRequest', 'onRequestParse', 'onParams', 'onExecutionResult', 'onResultProcess', 'onResponse'] as const;
+
+function toGraphQLError(error: Error): GraphQLError {
+  return error instanceof GraphQLError ? error : createGraphQLError(error.message, { originalError: error });
+}
 
 export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   services: Services;
   sse: SseRegistry;
-  /** Counters of the endpoint serving POSTed queries and mutations outside Yoga. */
-  operations: () => OperationsStats;
+  /** How many operations the fast path answered and how many it handed to Yoga's handler. */
+  routes: () => EndpointStats;
   /**
-   * The node request listener: SSE subscriptions (http/sse-endpoint.ts), POSTed queries and
-   * mutations (http/operations.ts), everything else through Yoga.
+   * The node request listener: the front door (http/handler.ts), then GraphQL operations on the
+   * fast path (http/graphql.ts) through Yoga's envelop pipeline, everything else Yoga's handler.
    */
   handler: (req: IncomingMessage, res: ServerResponse) => void;
   /** Graceful stop: end streams (clients reconnect elsewhere), finish emits, close connections. */
@@ -135,21 +148,32 @@ export async function createApp(options: AppOptions): Promise<App> {
     }
     return defaultMaskError(error, message, dev);
   };
+  const eventContext: Context = { services, auth: null, authError: null, lastEventId: null, requestId: null };
+  const userPlugins = options.plugins ?? [];
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
-    graphqlEndpoint: '/graphql',
+    graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: '/health',
     landingPage: false,
-    maxRequestBodySize: MAX_BODY_BYTES,
+    // The front door (http/handler.ts) applies the origin policy and the body limit to every path.
+    cors: false,
+    maxRequestBodySize: config.MAX_REQUEST_BODY_BYTES,
+    parserAndValidationCache: {
+      documentCache: new DocumentCache(config.DOCUMENT_CACHE_BYTES),
+      errorCache: new DocumentCache(Math.floor(config.DOCUMENT_CACHE_BYTES / 8)),
+    },
     graphiql: { title: 'Herald', subscriptionsProtocol: 'GRAPHQL_SSE' },
-    logging: log,
+    logging: yogaLogger(log),
     maskedErrors: { maskError },
     context: ({ request }): Promise<Context> =>
-      contextFor({
-        authorization: request.headers.get('authorization'),
-        ticket: request.method === 'GET' ? new URL(request.url).searchParams.get('ticket') : null,
-        lastEventId: request.headers.get('last-event-id'),
-      }),
+      contextFor(
+        {
+          authorization: request.headers.get('authorization'),
+          ticket: request.method === 'GET' ? new URL(request.url).searchParams.get('ticket') : null,
+          lastEventId: request.headers.get('last-event-id'),
+        },
+        request.headers.get('x-request-id'),
+      ),
     plugins: [
       useReadinessCheck({
         endpoint: '/ready',
@@ -159,35 +183,40 @@ export async function createApp(options: AppOptions): Promise<App> {
           return true;
         },
       }),
-      // Queries and mutations run compiled (graphql-jit), like the SSE endpoint's subscriptions.
+      ...useDocumentLimits(config.MAX_DOCUMENT_TOKENS),
+      // Queries and mutations run compiled (graphql-jit); subscriptions' events too (useHubSubscriptions).
       useGraphQlJit(),
-      useGraphQLSSE({ endpoint: '/graphql/stream' }),
-      useCursorSubscriptions(),
-      ...(config.BENCH_STATS ? [useStats(services, sse, () => operations.stats())] : []),
-      ...(options.plugins ?? []),
+      useGraphQLSSE({ endpoint: STREAM_PATH }),
+      useHubSubscriptions(eventContext),
+      useReleaseContext(),
+      useErrorLog(log),
+      ...(config.BENCH_STATS ? [useStats(services, sse, () => graphql.stats())] : []),
+      ...userPlugins,
     ],
   });
 
-  // Herald's own endpoints in front of Yoga: SSE subscriptions, then POSTed queries and mutations.
-  const plans = new PlanCache(schema);
-  const mask = (error: unknown) => maskError(error, 'Unexpected error.', isDev) as GraphQLError;
-  const operations = createOperationsEndpoint({
-    path: '/graphql',
-    plans,
-    context: contextFor,
-    maskError: mask,
-    fallback: yoga,
-    fetchAPI: yoga.fetchAPI,
-  });
-  const handler = createSseEndpoint({
-    schema,
-    plans,
-    path: '/graphql',
+  // Plugins with hooks above envelop (HTTP-level: onRequest, onParams, onResultProcess...) run only
+  // in Yoga's handler: with one of those installed, every operation goes there (slower, complete).
+  const yogaOnly = userPlugins.some((plugin) => HTTP_HOOKS.some((hook) => hook in plugin));
+  if (yogaOnly) log.info("a plugin has HTTP-level hooks: every GraphQL request is served by Yoga's handler");
+  if (config.CORS_ORIGINS.includes('*') && config.NODE_ENV === 'development') {
+    log.warn('CORS_ORIGINS is unset: pages of any origin may call this server (set CORS_ORIGINS in production)');
+  }
+  const graphql = createGraphqlEndpoint({
+    yoga,
     registry: sse,
-    context: contextFor,
-    maskError: mask,
-    fallback: operations,
-    eventContext: { services, auth: null, authError: null, lastEventId: null },
+    mask: (error) => toGraphQLError(maskError(error, 'Unexpected error.', isDev)),
+    log,
+    fallback: yoga,
+  });
+  const handler = createFrontDoor({
+    graphqlPath: GRAPHQL_PATH,
+    streamPath: STREAM_PATH,
+    cors: corsPolicy(config.CORS_ORIGINS),
+    maxBodyBytes: config.MAX_REQUEST_BODY_BYTES,
+    graphql,
+    yoga,
+    yogaOnly,
   });
 
   let closed = false;
@@ -195,7 +224,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     yoga,
     services,
     sse,
-    operations: () => operations.stats(),
+    routes: () => graphql.stats(),
     handler,
     async close() {
       if (closed) return;
@@ -213,7 +242,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 }
 
 /** GET /stats: stream, buffer and memory counters (BENCH_STATS=true). `?gc=1` collects garbage first. */
-function useStats(services: Services, sse: SseRegistry, operations: () => OperationsStats): Plugin {
+function useStats(services: Services, sse: SseRegistry, routes: () => EndpointStats): Plugin {
   return {
     onRequest({ request, url, endResponse, fetchAPI }) {
       if (url.pathname !== '/stats' || request.method !== 'GET') return;
@@ -227,7 +256,7 @@ function useStats(services: Services, sse: SseRegistry, operations: () => Operat
         fetchAPI.Response.json({
           ...services.hub.stats(),
           ...sse.stats(),
-          operations: operations(),
+          routes: routes(),
           rss: mem.rss,
           heapUsed: mem.heapUsed,
           external: mem.external,

@@ -106,13 +106,54 @@ const schema = z.object({
   PRESENCE_TTL_MS: z.coerce.number().int().min(1000).default(30_000),
   /** Time allowed for graceful shutdown before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * Origins whose pages may call Herald from a browser: a comma-separated list of exact origins
+   * (`https://app.example.com,http://localhost:5173`), or `*` for any. Requests from other origins
+   * are refused (403); the server's own origin always passes. Unset: `*` in development and test
+   * (with a warning in development), none in production. Credentials (cookies) are never allowed:
+   * Herald authenticates with bearer tokens and stream tickets.
+   */
+  CORS_ORIGINS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(z.union([z.literal('*'), z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be origins like https://app.example.com, or *')])),
+    )
+    .optional(),
+  /**
+   * Largest request body accepted (413 beyond, checked from Content-Length before reading). The
+   * default holds the largest emit the API allows (10,000 recipients of 255 characters with 16 KiB
+   * of data is about 2.7 MB) with room to spare.
+   */
+  MAX_REQUEST_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024),
+  /**
+   * Lexical tokens allowed in a GraphQL document (graphql-armor's max-tokens; the parser stops
+   * there). Herald's own documents use under 200; pass large inputs as variables.
+   */
+  MAX_DOCUMENT_TOKENS: z.coerce.number().int().min(100).default(5_000),
+  /** Memory for parsed documents (Yoga's parser cache), bounded in bytes and keyed by SHA-256. */
+  DOCUMENT_CACHE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(32 * 1024 * 1024),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Expose GET /stats (stream and memory counters) for benchmarks and operators. */
   BENCH_STATS: bool.default(false),
 });
 
-export type Config = z.output<typeof schema>;
+/** The configuration, with the defaults that depend on NODE_ENV filled in. */
+export type Config = Omit<z.output<typeof schema>, 'CORS_ORIGINS'> & { CORS_ORIGINS: string[] };
 export type ConfigInput = Partial<Record<keyof z.input<typeof schema>, string | number | boolean>>;
 
 /** Error thrown for an invalid environment: its message lists every problem. */
@@ -128,11 +169,12 @@ export function loadConfig(env: Record<string, unknown> = process.env): Config {
   const config = parseEnv(schema, env);
   const problems = keyProblems(config);
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  const withCors: Config = { ...config, CORS_ORIGINS: config.CORS_ORIGINS ?? (config.NODE_ENV === 'production' ? [] : ['*']) };
   // Development without any key source keeps working with the published development secret.
-  if (config.JWT_SECRET === undefined && !config.JWT_JWKS_URL && config.NODE_ENV !== 'production') {
-    return { ...config, JWT_SECRET: DEV_JWT_SECRET };
+  if (withCors.JWT_SECRET === undefined && !withCors.JWT_JWKS_URL && withCors.NODE_ENV !== 'production') {
+    return { ...withCors, JWT_SECRET: DEV_JWT_SECRET };
   }
-  return config;
+  return withCors;
 }
 
 const databaseSchema = schema.pick({ DATABASE_URL: true, HERALD_DATA_DIR: true });
@@ -161,7 +203,7 @@ function parseEnv<S extends z.ZodObject>(shape: S, env: Record<string, unknown>)
 }
 
 /** What is wrong with the token and ticket keys (empty when nothing is). */
-function keyProblems(config: Config): string[] {
+function keyProblems(config: z.output<typeof schema>): string[] {
   const problems: string[] = [];
   const production = config.NODE_ENV === 'production';
   const secret = config.JWT_SECRET;

@@ -30,6 +30,8 @@ export interface Context {
   authError: string | null;
   /** `Last-Event-ID` of a reconnecting SSE client: resumes after it (takes precedence over `after`). */
   lastEventId: string | null;
+  /** The request's id (`x-request-id`), for logs. */
+  requestId: string | null;
 }
 
 /** What a request presents: the Authorization header, a stream ticket (GET only), Last-Event-ID. */
@@ -41,7 +43,7 @@ export interface Credentials {
 
 /** Builds the per-request context (Yoga and the SSE endpoint share it). Never throws: a rejected credential is recorded in `authError`. */
 export function createContextFactory(services: Services) {
-  return async (credentials: Credentials): Promise<Context> => {
+  return async (credentials: Credentials, requestId: string | null = null): Promise<Context> => {
     let auth: AuthInfo | null = null;
     let authError: string | null = null;
     try {
@@ -55,7 +57,7 @@ export function createContextFactory(services: Services) {
     } catch (error) {
       authError = error instanceof AuthError ? error.message : 'Invalid credentials';
     }
-    return { services, auth, authError, lastEventId: credentials.lastEventId };
+    return { services, auth, authError, lastEventId: credentials.lastEventId, requestId };
   };
 }
 

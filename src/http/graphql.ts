@@ -1,0 +1,255 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type ExecutionArgs, type ExecutionResult, type GraphQLError, getOperationAST } from 'graphql';
+import { isAsyncIterable, processRegularResult, type YogaServerInstance } from 'graphql-yoga';
+import type { Context } from '../context.ts';
+import type { SseConnection, SseRegistry } from '../delivery/sse.ts';
+import type { Logger } from '../logger.ts';
+import { isUnexpected, logThrown, logUnexpected } from '../pipeline/errors.ts';
+import { endedWithError } from '../pipeline/subscriptions.ts';
+import { acceptsEventStream, type JsonType, jsonResponseType } from './negotiate.ts';
+import type { Params } from './request.ts';
+
+/**
+ * GraphQL operations served on Node's own request and response, through Yoga's envelop pipeline.
+ *
+ * Why not Yoga's `fetch` handler: every emit is one request, and every stream lives for hours.
+ * Through Yoga's handler each request built a WHATWG Request with its body stream, an
+ * AbortController, a Response and its pipe to the socket (a third of the CPU at 1,000 emits/s), and
+ * each open stream held them all (4.7x the memory per stream of a minimal SSE server). Here the
+ * body is read once by the front door (handler.ts), the request Yoga's plugins see is a light
+ * WHATWG Request without a body (the parameters are in `params`, as in Yoga), and the answer is
+ * written straight to the socket.
+ *
+ * What is the same as Yoga: the phases are `yoga.getEnveloped()`'s parse, validate,
+ * contextFactory and execute / subscribe, in Yoga's order, so every envelop plugin (Herald's: the
+ * token limit, graphql-jit, masking, context release, error logging; and any passed to createApp)
+ * runs on every request; results with errors become responses through Yoga's own
+ * `processRegularResult`, so status codes and bodies are Yoga's (test/http/operations.test.ts
+ * compares the two request by request). Hooks above envelop (onRequest, onParams,
+ * onResultProcess…) are Yoga's handler's: when a plugin passed to createApp has one, the front door
+ * sends every request to Yoga instead (app.ts).
+ */
+export interface GraphqlEndpointOptions {
+  yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  registry: SseRegistry;
+  /** Yoga's masking, for errors thrown outside execution (a plugin's hook, the context). */
+  mask: (error: unknown) => GraphQLError;
+  log: Logger;
+  /** Yoga's node handler, for what this endpoint leaves to Yoga (multipart and other media types). */
+  fallback: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+export interface EndpointStats {
+  /** Operations answered here. */
+  served: number;
+  /** Operations handed to Yoga's handler. */
+  yoga: number;
+}
+
+export interface GraphqlEndpoint {
+  /** Serves one operation whose parameters were read (`body`: the bytes, for a hand-over to Yoga). */
+  serve(req: IncomingMessage, res: ServerResponse, params: Params, ticket: string | null, body: Buffer | null): void;
+  stats(): EndpointStats;
+}
+
+export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlEndpoint {
+  const { yoga, registry, log } = options;
+  const { Request } = yoga.fetchAPI;
+  const stats: EndpointStats = { served: 0, yoga: 0 };
+
+  async function run(req: IncomingMessage, res: ServerResponse, params: Params, ticket: string | null, json: JsonType | null) {
+    const requestId = header(req, 'x-request-id');
+    const request = new Request(`http://${header(req, 'host') ?? 'localhost'}${req.url ?? '/'}`, {
+      method: req.method ?? 'GET',
+      headers: headersOf(req),
+    });
+    const enveloped = yoga.getEnveloped({ request, params });
+    // A client asking for an event stream only gets its single result as one event, as from Yoga.
+    const single = async (result: ExecutionResult) => {
+      if (json) return sendResult(res, result, json, yoga.fetchAPI);
+      const connection = registry.open(req, res);
+      connection.next(JSON.stringify(result));
+      connection.complete();
+    };
+    const fail = (error: unknown) => {
+      if (isUnexpected(error)) logThrown(log, error, requestId ?? null);
+      return single({ errors: [options.mask(error)] });
+    };
+    let document: ReturnType<typeof enveloped.parse>;
+    try {
+      document = enveloped.parse(params.query);
+    } catch (error) {
+      return fail(error);
+    }
+    const errors = enveloped.validate(enveloped.schema, document);
+    if (errors.length > 0) return single({ errors });
+    const operation = getOperationAST(document, params.operationName);
+    const subscription = operation?.operation === 'subscription';
+    const stream = acceptsEventStream(req.headers.accept);
+    if (subscription && !stream) {
+      // What Yoga answers: no result processor for a stream in the accepted media types.
+      res.writeHead(406, { accept: 'text/event-stream' }).end();
+      return;
+    }
+    let context: Context;
+    try {
+      const built = await enveloped.contextFactory();
+      if (!isContext(built)) throw new Error('the context factory did not build a Herald context');
+      context = built;
+    } catch (error) {
+      return fail(error);
+    }
+    if (res.destroyed) return; // the client left while we authenticated
+    // A refused ticket answers 401, not a 200 stream with UNAUTHENTICATED and `complete`, so that
+    // EventSource stops reconnecting with it and the client mints a new ticket (herald/client).
+    if (ticket !== null && header(req, 'authorization') === undefined && !context.auth) {
+      const body = JSON.stringify({
+        errors: [{ message: context.authError ?? 'Invalid stream ticket', extensions: { code: 'UNAUTHENTICATED' } }],
+      });
+      res.writeHead(401, { 'content-type': 'application/json; charset=utf-8' }).end(body);
+      return;
+    }
+    const args: ExecutionArgs = {
+      schema: enveloped.schema,
+      document,
+      contextValue: context,
+      variableValues: params.variables ?? null,
+      operationName: params.operationName ?? null,
+    };
+    if (!subscription) {
+      let result: ExecutionResult;
+      try {
+        const r = await enveloped.execute(args);
+        if (isAsyncIterable(r)) throw new Error('execute returned a stream (@defer/@stream are not enabled)');
+        result = r;
+      } catch (error) {
+        return fail(error);
+      }
+      return single(result);
+    }
+    let result: Awaited<ReturnType<typeof enveloped.subscribe>>;
+    try {
+      result = await enveloped.subscribe(args);
+    } catch (error) {
+      const connection = registry.open(req, res);
+      writeFinalError(connection, error, requestId);
+      return;
+    }
+    if (!isAsyncIterable(result)) {
+      if (!res.destroyed) single(result);
+      return;
+    }
+    const iterator = result[Symbol.asyncIterator]();
+    if (res.destroyed) {
+      void iterator.return?.();
+      return;
+    }
+    pump(registry.open(req, res), iterator, context, requestId);
+  }
+
+  /**
+   * Writes a stream's results as they come: each `next` event carries its result's resume cursor
+   * as the SSE `id:`; the next result is taken once the socket has room (backpressure reaches the
+   * hub's replay through the results' queue).
+   */
+  function pump(connection: SseConnection, iterator: AsyncIterator<unknown>, context: Context, requestId: string | undefined) {
+    connection.onClose = { connectionClosed: () => void iterator.return?.() };
+    const onItem = (item: IteratorResult<unknown>) => {
+      if (connection.closed) return;
+      if (item.done) {
+        // Ended by an error (expired token or cursor): `complete`, the client must not retry as is.
+        // Ended by the server (shutdown): no `complete`, the client reconnects.
+        if (endedWithError(context)) connection.complete();
+        else connection.end();
+        return;
+      }
+      const result = item.value;
+      if (!isResult(result)) {
+        writeFinalError(connection, new Error('a subscription yielded something that is not a result'), requestId);
+        return;
+      }
+      logUnexpected(log, result, requestId ?? null);
+      const cursor = result.extensions?.cursor;
+      connection.next(JSON.stringify(result), typeof cursor === 'string' ? cursor : undefined);
+      const waiting = connection.drained();
+      if (connection.res.writableLength === 0) step();
+      else void waiting.then(step);
+    };
+    const onError = (error: unknown) => writeFinalError(connection, error, requestId);
+    const step = () => {
+      iterator.next().then(onItem, onError);
+    };
+    step();
+  }
+
+  function writeFinalError(connection: SseConnection, error: unknown, requestId: string | undefined) {
+    if (connection.closed) return;
+    if (isUnexpected(error)) logThrown(log, error, requestId ?? null);
+    connection.next(JSON.stringify({ errors: [options.mask(error)] }));
+    connection.complete();
+  }
+
+  return {
+    serve(req, res, params, ticket, body) {
+      const accept = req.headers.accept;
+      const json = jsonResponseType(accept);
+      if (!json && !acceptsEventStream(accept)) {
+        // multipart/mixed, or nothing Herald serves (406): Yoga's result processors answer.
+        stats.yoga++;
+        if (body) Object.assign(req, { body });
+        options.fallback(req, res);
+        return;
+      }
+      stats.served++;
+      run(req, res, params, ticket, json).catch((error: unknown) => {
+        logThrown(log, error, header(req, 'x-request-id') ?? null);
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+    },
+    stats: () => ({ ...stats }),
+  };
+}
+
+/** Writes a single result: 200 JSON when it has no errors, otherwise Yoga's response for it. */
+async function sendResult(res: ServerResponse, result: ExecutionResult, type: JsonType, fetchAPI: FetchAPI) {
+  if (!result.errors?.length) {
+    const text = JSON.stringify(result);
+    res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+    return;
+  }
+  const response = await processRegularResult(result, fetchAPI, type);
+  const text = await response.text();
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  headers['content-length'] = String(Buffer.byteLength(text));
+  res.writeHead(response.status, headers);
+  res.end(text);
+}
+
+type FetchAPI = YogaServerInstance<Record<string, unknown>, Context>['fetchAPI'];
+
+function isContext(value: unknown): value is Context {
+  return typeof value === 'object' && value !== null && 'services' in value && 'auth' in value;
+}
+
+function isResult(value: unknown): value is ExecutionResult {
+  return typeof value === 'object' && value !== null;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Node's headers as a WHATWG HeadersInit (repeated headers joined, as Headers would). */
+function headersOf(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}

@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type CorsPolicy, corsHeaders, originAllowed, preflightHeaders } from './cors.ts';
+import type { GraphqlEndpoint } from './graphql.ts';
+import { paramsFromSearch, parseParams, readBody, splitUrl, withBody } from './request.ts';
+
+/**
+ * The front door: every request passes here first, on every path and transport.
+ *
+ * In order: a request id (the client's `x-request-id` when it is a plain token, a new one
+ * otherwise), answered in `x-request-id` and carried into logs; the origin policy (cors.ts) and
+ * preflights; the refusal of the media types a page can POST without a preflight (forms,
+ * multipart, text/plain: no Herald client sends them, and they would let any site make a browser
+ * act); the body limit, from Content-Length before reading, then while reading. Then GraphQL
+ * operations go to the fast path (graphql.ts) and everything else (GraphiQL, batches, the
+ * single-connection SSE endpoint, health, metrics) to Yoga, with the body already read.
+ */
+export interface FrontDoorOptions {
+  graphqlPath: string;
+  streamPath: string;
+  cors: CorsPolicy;
+  maxBodyBytes: number;
+  graphql: GraphqlEndpoint;
+  /** Yoga's node handler. */
+  yoga: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Every operation to Yoga's handler (a plugin with HTTP-level hooks is installed). */
+  yogaOnly: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** The CORS "simple" request bodies: a page sends them cross-origin without asking first. */
+const SIMPLE_BODY = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)\s*(;|$)/i;
+const JSON_BODY = /^\s*application\/(graphql-response\+)?json\s*(;|$)/i;
+
+export function createFrontDoor(options: FrontDoorOptions) {
+  const { cors, graphql, yoga } = options;
+
+  return function handle(req: IncomingMessage, res: ServerResponse) {
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    req.headers['x-request-id'] = requestId;
+    res.setHeader('x-request-id', requestId);
+
+    const url = splitUrl(req.url);
+    if (url.path !== options.graphqlPath && url.path !== options.streamPath) {
+      yoga(req, res);
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      if (!originAllowed(cors, origin, req.headers.host)) {
+        refuse(res, 403, 'FORBIDDEN', `Origin ${origin} is not allowed (CORS_ORIGINS lists the origins allowed).`);
+        return;
+      }
+      if (req.method === 'OPTIONS') {
+        const requested = req.headers['access-control-request-headers'];
+        res.writeHead(204, preflightHeaders(cors, origin, typeof requested === 'string' ? requested : undefined)).end();
+        return;
+      }
+      for (const [name, value] of Object.entries(corsHeaders(cors, origin))) res.setHeader(name, value);
+    }
+
+    if (req.method === 'POST') {
+      const type = req.headers['content-type'] ?? '';
+      if (SIMPLE_BODY.test(type)) {
+        refuse(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send GraphQL requests as application/json.');
+        return;
+      }
+      const length = Number(req.headers['content-length']);
+      if (length > options.maxBodyBytes) {
+        tooLarge(req, res, options.maxBodyBytes);
+        return;
+      }
+      void readBody(req, options.maxBodyBytes).then((body) => {
+        if (!body.ok) {
+          if (body.reason === 'too-large') tooLarge(req, res, options.maxBodyBytes);
+          else res.destroy();
+          return;
+        }
+        const params = !options.yogaOnly && url.path === options.graphqlPath && JSON_BODY.test(type) ? parseParams(body.bytes) : null;
+        if (params) graphql.serve(req, res, params, null, body.bytes);
+        else yoga(withBody(req, body.bytes), res);
+      });
+      return;
+    }
+
+    if (req.method === 'GET' && url.path === options.graphqlPath && !options.yogaOnly && !wantsHtml(req)) {
+      const search = new URLSearchParams(url.query);
+      const params = paramsFromSearch(search);
+      if (params) {
+        graphql.serve(req, res, params, search.get('ticket'), null);
+        return;
+      }
+    }
+    yoga(req, res);
+  };
+}
+
+/** GraphiQL: a browser navigating to the endpoint. */
+function wantsHtml(req: IncomingMessage): boolean {
+  const accept = req.headers.accept;
+  return typeof accept === 'string' && accept.includes('text/html');
+}
+
+function refuse(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}) {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+/**
+ * 413, and the connection closes. What the client still sends is read and dropped for a moment
+ * (closing a socket with unread data sends a reset, which can destroy the 413 before the client
+ * reads it), then the connection is cut, however much is still coming.
+ */
+function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number) {
+  refuse(res, 413, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${limit} bytes (MAX_REQUEST_BODY_BYTES).`, {
+    connection: 'close',
+  });
+  req.resume();
+  setTimeout(() => req.destroy(), 2_000).unref();
+}

@@ -1,0 +1,234 @@
+import { createSourceEventStream, type DocumentNode, type ExecutionArgs, type ExecutionResult, execute, GraphQLError } from 'graphql';
+import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
+import type { Plugin } from 'graphql-yoga';
+import type { Context } from '../context.ts';
+import type { HubStream, StreamEvent, StreamSink } from '../delivery/hub.ts';
+
+/**
+ * Herald's subscribe step, the last `setSubscribeFn` of the pipeline: every subscription, on
+ * every transport, is opened by the schema's own `subscribe` resolver (graphql-js
+ * `createSourceEventStream`), and each event is resolved into a result carrying its resume cursor
+ * in `extensions.cursor`.
+ *
+ * A hub stream (notificationAdded, inboxEvents) pushes its events: each is resolved the moment it
+ * arrives, with the document compiled once by graphql-jit, and queued as a result for whoever
+ * iterates (the SSE writer, or Yoga's graphql-sse handler, through whatever the other plugins
+ * wrapped around it). Events are resolved with a context shared by all streams, so nothing of the
+ * opening request (its headers, its variables) lives as long as the stream.
+ *
+ * An error the stream ends with (expired token or cursor, fell behind) is its last result; the
+ * consumer then sends `complete` (see `endedWithError`), while a stream the server ends (shutdown)
+ * just ends, and the client reconnects.
+ */
+export function useHubSubscriptions(eventContext: Context): Plugin {
+  return {
+    onSubscribe({ setSubscribeFn }) {
+      setSubscribeFn(async (args: ExecutionArgs) => {
+        const source = await createSourceEventStream(args);
+        if (!(Symbol.asyncIterator in source)) return source;
+        const results = isHubStream(source)
+          ? new HubResults(source, planFor(args), args, eventContext)
+          : new MappedResults(source[Symbol.asyncIterator](), args);
+        if (isObject(args.contextValue)) endings.set(args.contextValue, results);
+        return results;
+      });
+    },
+  };
+}
+
+/** True when the subscription opened with this context ended with an error result (send `complete`). */
+export function endedWithError(context: object): boolean {
+  return endings.get(context)?.failed ?? false;
+}
+
+const endings = new WeakMap<object, { failed: boolean }>();
+
+/** Compiled documents for resolving events, per parsed document (Yoga's cache keeps the same DocumentNode). */
+const compiled = new WeakMap<DocumentNode, CompiledQuery | null>();
+
+function planFor(args: ExecutionArgs): CompiledQuery | null {
+  let plan = compiled.get(args.document);
+  if (plan === undefined) {
+    const c = compileQuery(args.schema, args.document, args.operationName ?? undefined);
+    plan = isCompiledQuery(c) ? c : null;
+    compiled.set(args.document, plan);
+  }
+  return plan;
+}
+
+function isHubStream(source: AsyncIterable<unknown>): source is HubStream {
+  return 'attach' in source && typeof source.attach === 'function';
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * The position a client resumes after once it has this event: only additions advance it (a change
+ * event names an older notification's position, which must not become the SSE id).
+ */
+function resumeCursor(event: unknown): string | undefined {
+  if (!isObject(event) || !('type' in event) || event.type !== 'added') return undefined;
+  return 'cursor' in event && typeof event.cursor === 'string' ? event.cursor : undefined;
+}
+
+function withCursor(result: ExecutionResult, event: unknown): ExecutionResult {
+  const cursor = resumeCursor(event);
+  if (cursor !== undefined) result.extensions = { ...result.extensions, cursor };
+  return result;
+}
+
+/** Results queued beyond this hold the hub's replay until the consumer takes them (backpressure). */
+const ROOM = 64;
+
+/** A hub stream's events as results, resolved as they are pushed. */
+class HubResults implements StreamSink, AsyncIterableIterator<ExecutionResult> {
+  failed = false;
+  private queue: ExecutionResult[] = [];
+  private finished = false;
+  private waiter: ((item: IteratorResult<ExecutionResult>) => void) | undefined;
+  private roomWaiter: (() => void) | undefined;
+  /** Set while a result is still being resolved asynchronously: later events wait for it (order). */
+  private pending: Promise<void> | undefined;
+
+  constructor(
+    private readonly stream: HubStream,
+    private readonly plan: CompiledQuery | null,
+    private readonly args: ExecutionArgs,
+    private readonly context: Context,
+  ) {
+    stream.attach(this);
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  event(event: StreamEvent) {
+    if (this.pending) {
+      this.pending = this.pending.then(async () => this.deliver(withCursor(await this.resolve(event), event)));
+      return;
+    }
+    const result = this.resolve(event);
+    if (result instanceof Promise) this.pending = result.then((r) => this.deliver(withCursor(r, event)));
+    else this.deliver(withCursor(result, event));
+  }
+
+  end() {
+    void this.after(() => this.finish());
+  }
+
+  fail(error: unknown) {
+    void this.after(() => {
+      if (this.finished) return;
+      const err = error instanceof GraphQLError ? error : new GraphQLError('Stream failed', { originalError: asError(error) });
+      this.deliver({ errors: [err] });
+      this.failed = true;
+      this.finish();
+    });
+  }
+
+  drained(): Promise<void> {
+    if (this.queue.length < ROOM || this.finished) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.roomWaiter = resolve;
+    });
+  }
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    const value = this.queue.shift();
+    if (this.roomWaiter && this.queue.length < ROOM / 2) {
+      const room = this.roomWaiter;
+      this.roomWaiter = undefined;
+      room();
+    }
+    if (value) return Promise.resolve({ value, done: false });
+    if (this.finished) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<ExecutionResult>> {
+    this.queue.length = 0;
+    this.finish();
+    void this.stream.return?.();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  private resolve(event: StreamEvent): ExecutionResult | Promise<ExecutionResult> {
+    if (this.plan) return this.plan.query(event, this.context, this.args.variableValues ?? null);
+    return execute({ ...this.args, rootValue: event, contextValue: this.context }) as ExecutionResult | Promise<ExecutionResult>;
+  }
+
+  private after(fn: () => void) {
+    return this.pending ? this.pending.then(fn) : fn();
+  }
+
+  private deliver(result: ExecutionResult) {
+    if (this.finished) return;
+    const waiter = this.waiter;
+    if (waiter) {
+      this.waiter = undefined;
+      waiter({ value: result, done: false });
+    } else {
+      this.queue.push(result);
+    }
+  }
+
+  private finish() {
+    if (this.finished) return;
+    this.finished = true;
+    this.roomWaiter?.();
+    this.roomWaiter = undefined;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (waiter && this.queue.length === 0) waiter({ value: undefined, done: true });
+  }
+}
+
+/** Any other source's events, each executed with graphql-js as `subscribe` would. */
+class MappedResults implements AsyncIterableIterator<ExecutionResult> {
+  failed = false;
+  private finished = false;
+
+  constructor(
+    private readonly source: AsyncIterator<unknown>,
+    private readonly args: ExecutionArgs,
+  ) {}
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.finished) return { value: undefined, done: true };
+    let item: IteratorResult<unknown>;
+    try {
+      item = await this.source.next();
+    } catch (error) {
+      // An error raised by the stream reaches the client as a final result with its code.
+      this.finished = true;
+      this.failed = true;
+      const err = error instanceof GraphQLError ? error : new GraphQLError('Stream failed', { originalError: asError(error) });
+      return { value: { errors: [err] }, done: false };
+    }
+    if (item.done) {
+      this.finished = true;
+      return { value: undefined, done: true };
+    }
+    const result = await execute({ ...this.args, rootValue: item.value });
+    return { value: withCursor(result, item.value), done: false };
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    this.finished = true;
+    await this.source.return?.();
+    return { value: undefined, done: true };
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
