@@ -5,7 +5,7 @@ import type { Context } from '../context.ts';
 import type { SseConnection, SseRegistry } from '../delivery/sse.ts';
 import type { Logger } from '../logger.ts';
 import { isUnexpected, logThrown, logUnexpected } from '../pipeline/errors.ts';
-import { endedWithError } from '../pipeline/subscriptions.ts';
+import { endingOf } from '../pipeline/subscriptions.ts';
 import { acceptsEventStream, type JsonType, jsonResponseType } from './negotiate.ts';
 import type { Params } from './request.ts';
 
@@ -144,7 +144,7 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
       void iterator.return?.();
       return;
     }
-    pump(registry.open(req, res), iterator, context, requestId);
+    pump(registry.open(req, res), iterator, endingOf(context), requestId);
   }
 
   /**
@@ -152,14 +152,19 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
    * as the SSE `id:`; the next result is taken once the socket has room (backpressure reaches the
    * hub's replay through the results' queue).
    */
-  function pump(connection: SseConnection, iterator: AsyncIterator<unknown>, context: Context, requestId: string | undefined) {
+  function pump(
+    connection: SseConnection,
+    iterator: AsyncIterator<unknown>,
+    ending: { readonly failed: boolean },
+    requestId: string | undefined,
+  ) {
     connection.onClose = { connectionClosed: () => void iterator.return?.() };
     const onItem = (item: IteratorResult<unknown>) => {
       if (connection.closed) return;
       if (item.done) {
         // Ended by an error (expired token or cursor): `complete`, the client must not retry as is.
         // Ended by the server (shutdown): no `complete`, the client reconnects.
-        if (endedWithError(context)) connection.complete();
+        if (ending.failed) connection.complete();
         else connection.end();
         return;
       }

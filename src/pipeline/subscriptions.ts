@@ -27,7 +27,7 @@ export function useHubSubscriptions(eventContext: Context): Plugin {
         const source = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in source)) return source;
         const results = isHubStream(source)
-          ? new HubResults(source, planFor(args), args, eventContext)
+          ? new HubResults(source, planFor(args), eventArgs(args), eventContext)
           : new MappedResults(source[Symbol.asyncIterator](), args);
         if (isObject(args.contextValue)) endings.set(args.contextValue, results);
         return results;
@@ -36,9 +36,23 @@ export function useHubSubscriptions(eventContext: Context): Plugin {
   };
 }
 
-/** True when the subscription opened with this context ended with an error result (send `complete`). */
-export function endedWithError(context: object): boolean {
-  return endings.get(context)?.failed ?? false;
+/**
+ * How the subscription opened with this context ends: `failed` once it ended with an error
+ * result (the consumer sends `complete`). Taken once after subscribing, so that the consumer does
+ * not keep the opening request's context.
+ */
+export function endingOf(context: object): { readonly failed: boolean } {
+  return endings.get(context) ?? { failed: false };
+}
+
+/** What resolving events needs of the subscription's arguments: not the opening request's context. */
+function eventArgs(args: ExecutionArgs): ExecutionArgs {
+  return {
+    schema: args.schema,
+    document: args.document,
+    variableValues: args.variableValues ?? null,
+    operationName: args.operationName ?? null,
+  };
 }
 
 const endings = new WeakMap<object, { failed: boolean }>();
