@@ -38,6 +38,16 @@ export interface InboxMessage {
   changed?: { change: ChangeKind; items: WireChange[] };
 }
 
+/** A changed notification as a change event carries it: only what a change moves. */
+export function toWireChange(n: NotificationRecord): WireChange {
+  return {
+    id: n.id,
+    seq: n.seq,
+    readAt: n.readAt?.toISOString() ?? null,
+    archivedAt: n.archivedAt?.toISOString() ?? null,
+  };
+}
+
 export function fromWire(n: WireNotification): NotificationRecord {
   return {
     ...n,

@@ -97,3 +97,12 @@ export async function inboxPage(sql: Sql, userId: string, q: InboxPageQuery): Pr
   );
   return { rows: rows.filter((r) => r.id !== null), streamSeq: Number(rows[0]?.stream_seq ?? 0) };
 }
+
+/** The user's notifications among `ids`, newest first. */
+export async function notificationsByIds(sql: Sql, userId: string, ids: readonly string[]): Promise<NotificationRecord[]> {
+  const rows = await sql.query<NotificationRow>(
+    `SELECT ${NOTIFICATION_COLUMNS} FROM notification WHERE recipient_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq DESC`,
+    [userId, ids],
+  );
+  return rows.map(fromRow);
+}
