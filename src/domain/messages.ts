@@ -38,6 +38,27 @@ export interface InboxMessage {
   changed?: { change: ChangeKind; items: WireChange[] };
 }
 
+/** A message that adds notifications (emit's: one per recipient of a commit). */
+export type AddedMessage = InboxMessage & { added: WireNotification[] };
+
+/**
+ * Adds a notification to its recipient's message of this commit, made on the first; `v` and
+ * `unread` are the recipient's inbox after the commit, the same for all of its rows.
+ */
+export function addToMessage(messages: Map<string, AddedMessage>, n: WireNotification, v: number, unread: number): void {
+  let message = messages.get(n.recipientId);
+  if (!message) {
+    message = { v, unread, added: [] };
+    messages.set(n.recipientId, message);
+  }
+  message.added.push(n);
+}
+
+/** Puts each message's additions in position order (the order streams deliver them in). */
+export function sortAdded(messages: Iterable<AddedMessage>): void {
+  for (const m of messages) m.added.sort((a, b) => a.seq - b.seq);
+}
+
 /** A changed notification as a change event carries it: only what a change moves. */
 export function toWireChange(n: NotificationRecord): WireChange {
   return {
