@@ -38,6 +38,37 @@ export interface InboxMessage {
   changed?: { change: ChangeKind; items: WireChange[] };
 }
 
+/** A message that adds notifications (emit's: one per recipient of a commit). */
+export type AddedMessage = InboxMessage & { added: WireNotification[] };
+
+/**
+ * Adds a notification to its recipient's message of this commit, made on the first; `v` and
+ * `unread` are the recipient's inbox after the commit, the same for all of its rows.
+ */
+export function addToMessage(messages: Map<string, AddedMessage>, n: WireNotification, v: number, unread: number): void {
+  let message = messages.get(n.recipientId);
+  if (!message) {
+    message = { v, unread, added: [] };
+    messages.set(n.recipientId, message);
+  }
+  message.added.push(n);
+}
+
+/** Puts each message's additions in position order (the order streams deliver them in). */
+export function sortAdded(messages: Iterable<AddedMessage>): void {
+  for (const m of messages) m.added.sort((a, b) => a.seq - b.seq);
+}
+
+/** A changed notification as a change event carries it: only what a change moves. */
+export function toWireChange(n: NotificationRecord): WireChange {
+  return {
+    id: n.id,
+    seq: n.seq,
+    readAt: n.readAt?.toISOString() ?? null,
+    archivedAt: n.archivedAt?.toISOString() ?? null,
+  };
+}
+
 export function fromWire(n: WireNotification): NotificationRecord {
   return {
     ...n,
@@ -64,26 +95,29 @@ export interface PackedFanout {
 
 export function packFanout(messages: Iterable<readonly [string, InboxMessage]>, origin?: string): PackedFanout {
   const t: PackedFanout['t'] = [];
-  // Candidates by body (most often one): the same content is the same strings and the same data object.
-  const byBody = new Map<string, number[]>();
+  // Candidates by body (most often one): the same content is the same strings and the same data
+  // object. Each with its place in `t`.
+  const byBody = new Map<string, { index: number; template: PackedFanout['t'][number] }[]>();
   const templateOf = (n: WireNotification) => {
     let candidates = byBody.get(n.body);
     if (!candidates) {
       candidates = [];
       byBody.set(n.body, candidates);
     }
-    for (const i of candidates) {
-      const [title, , type, category, data] = t[i]!;
-      if (title === n.title && type === n.type && category === n.category && data === n.data) return i;
+    for (const { index, template } of candidates) {
+      const [title, , type, category, data] = template;
+      if (title === n.title && type === n.type && category === n.category && data === n.data) return index;
     }
-    candidates.push(t.length);
-    t.push([n.title, n.body, n.type, n.category, n.data]);
+    const template: PackedFanout['t'][number] = [n.title, n.body, n.type, n.category, n.data];
+    candidates.push({ index: t.length, template });
+    t.push(template);
     return t.length - 1;
   };
   const e: PackedFanout['e'] = [];
   for (const [userId, m] of messages) {
-    const added = m.added?.map((n) => [templateOf(n), n.id, n.seq, n.createdAt, n.readAt, n.archivedAt] as const);
-    e.push([userId, m.v, m.unread, (added as PackedFanout['e'][number][3]) ?? null, m.changed ?? null]);
+    const added: PackedFanout['e'][number][3] =
+      m.added?.map((n) => [templateOf(n), n.id, n.seq, n.createdAt, n.readAt, n.archivedAt]) ?? null;
+    e.push([userId, m.v, m.unread, added, m.changed ?? null]);
   }
   return origin === undefined ? { t, e } : { o: origin, t, e };
 }
@@ -93,7 +127,10 @@ export function unpackFanout(packed: PackedFanout): [string, InboxMessage][] {
     const message: InboxMessage = { v, unread };
     if (added) {
       message.added = added.map(([i, id, seq, createdAt, readAt, archivedAt]) => {
-        const [title, body, type, category, data] = packed.t[i]!;
+        const template = packed.t[i];
+        // From another instance: a message naming a template it does not hold is malformed.
+        if (template === undefined) throw new Error(`fan-out names template ${i} of ${packed.t.length}`);
+        const [title, body, type, category, data] = template;
         return { id, recipientId: userId, seq, title, body, type, category, data, readAt, archivedAt, createdAt };
       });
     }

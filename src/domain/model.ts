@@ -18,6 +18,27 @@ export interface NotificationRecord {
   createdAt: Date;
 }
 
+/** A user's delivery preferences (seed 000). */
+export interface Preferences {
+  userId: string;
+  /** In-app delivery: when false, notifications for this user are not stored at all. */
+  enabled: boolean;
+  email: boolean;
+  sms: boolean;
+  push: boolean;
+  /** Categories the user muted: notifications in them are not stored. */
+  mutedCategories: string[];
+}
+
+/** The preferences of a user who never set any (no row). */
+export const DEFAULT_PREFERENCES: Omit<Preferences, 'userId'> = {
+  enabled: true,
+  email: true,
+  sms: false,
+  push: true,
+  mutedCategories: [],
+};
+
 /** Limits on input, enforced before anything is written. */
 export const LIMITS = {
   maxRecipients: 10_000,

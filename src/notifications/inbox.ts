@@ -1,12 +1,13 @@
 import type { Sql } from '../db/index.ts';
 import type { Bus } from '../delivery/bus.ts';
 import { decodeCursor } from '../domain/cursor.ts';
-import type { ChangeKind, InboxMessage } from '../domain/messages.ts';
+import { type ChangeKind, type InboxMessage, toWireChange } from '../domain/messages.ts';
 import { LIMITS, type NotificationRecord, type NotificationType } from '../domain/model.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { readUnreadCount } from '../store/inbox-state.ts';
-import { fromRow, inboxPage, NOTIFICATION_COLUMNS, type NotificationRow, notificationById } from '../store/notifications.ts';
+import { type ChangedRow, changeNotificationRows, lockNotifications, markUnreadRowsRead } from '../store/inbox-changes.ts';
+import { clearUnreadCount, lockInboxState, moveUnreadCount, readUnreadCount } from '../store/inbox-state.ts';
+import { fromRow, inboxPage, notificationById, notificationsByIds } from '../store/notifications.ts';
 import * as v from './validate.ts';
 
 export interface InboxFilter {
@@ -77,20 +78,6 @@ interface ChangeDeps {
   log: Logger;
 }
 
-type Action = 'READ' | 'UNREAD' | 'ARCHIVED' | 'UNARCHIVED' | 'DELETED';
-
-/**
- * The SQL for each bulk action: what it sets and which rows it changes (`o` is the row before
- * the change). How the unread count moves is computed from the old rows (countDelta).
- */
-const ACTIONS: Record<Action, { set: string; when: string }> = {
-  READ: { set: 'read_at = now()', when: 'o.read_at IS NULL' },
-  UNREAD: { set: 'read_at = NULL', when: 'o.read_at IS NOT NULL' },
-  ARCHIVED: { set: 'archived_at = now()', when: 'o.archived_at IS NULL' },
-  UNARCHIVED: { set: 'archived_at = NULL', when: 'o.archived_at IS NOT NULL' },
-  DELETED: { set: '', when: 'true' },
-};
-
 /**
  * Applies a bulk action to up to 1,000 of the caller's notifications, all or nothing: an id that
  * is not the caller's (or does not exist) fails the whole call with NOT_FOUND. The user's
@@ -101,127 +88,86 @@ export async function changeNotifications(
   deps: ChangeDeps,
   userId: string,
   rawIds: readonly string[],
-  action: Action,
+  action: ChangeKind,
 ): Promise<ChangeResult> {
   const ids = v.idList(rawIds);
   const malformed = ids.filter((id) => !v.isUuid(id));
   if (malformed.length > 0) throw notFound(malformed);
-  const spec = ACTIONS[action];
   const outcome = await deps.sql.transaction(async (tx) => {
-    const state = await tx.query<{ version: bigint }>('SELECT version FROM inbox_state WHERE user_id = $1 FOR UPDATE', [userId]);
-    const found = await tx.query<{ id: string }>(
-      'SELECT id FROM notification WHERE recipient_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE',
-      [userId, ids],
-    );
-    if (found.length !== ids.length || state.length === 0) {
-      const have = new Set(found.map((r) => r.id));
+    const state = await lockInboxState(tx, userId);
+    const found = await lockNotifications(tx, userId, ids);
+    if (found.length !== ids.length || state === undefined) {
+      const have = new Set(found);
       throw notFound(ids.filter((id) => !have.has(id)));
     }
-    const changedSql =
-      action === 'DELETED'
-        ? `DELETE FROM notification n WHERE n.recipient_id = $1 AND n.id = ANY($2::uuid[]) RETURNING ${prefixed('n')}`
-        : `UPDATE notification n SET ${spec.set} FROM notification o
-           WHERE o.id = n.id AND n.recipient_id = $1 AND n.id = ANY($2::uuid[]) AND ${spec.when}
-           RETURNING ${prefixed('n')}, o.read_at AS old_read_at, o.archived_at AS old_archived_at`;
-    const changed = await tx.query<NotificationRow & { old_read_at?: Date | null; old_archived_at?: Date | null }>(changedSql, [
-      userId,
-      ids,
-    ]);
-    let unread: number;
-    let version: number;
-    if (changed.length > 0) {
-      const before = changed.map((r) => ({
-        read_at: action === 'DELETED' ? r.read_at : (r.old_read_at ?? null),
-        archived_at: action === 'DELETED' ? r.archived_at : (r.old_archived_at ?? null),
-      }));
-      const delta = countDelta(action, before);
-      const [s] = await tx.query<{ unread_count: number; version: bigint }>(
-        'UPDATE inbox_state SET unread_count = unread_count + $2, version = version + 1, updated_at = now() WHERE user_id = $1 RETURNING unread_count, version',
-        [userId, delta],
-      );
-      unread = s!.unread_count;
-      version = Number(s!.version);
-    } else {
-      unread = await unreadCount(tx, userId);
-      version = Number(state[0]!.version);
-    }
-    const current =
-      action === 'DELETED'
-        ? []
-        : await tx.query<NotificationRow>(
-            `SELECT ${NOTIFICATION_COLUMNS} FROM notification WHERE recipient_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq DESC`,
-            [userId, ids],
-          );
-    return { changed: changed.map(fromRow), current: current.map(fromRow), unread, version };
+    const changed = await changeNotificationRows(tx, userId, ids, action);
+    const count =
+      changed.length > 0
+        ? await moveUnreadCount(tx, userId, countDelta(action, changed))
+        : { unreadCount: await readUnreadCount(tx, userId), version: state.version };
+    const current = action === 'DELETED' ? [] : await notificationsByIds(tx, userId, ids);
+    return { changed: changed.map(fromRow), current, count };
   });
   if (outcome.changed.length > 0) {
     await publishChange(deps, userId, {
-      v: outcome.version,
-      unread: outcome.unread,
-      changed: { change: action, items: outcome.changed.map(changeItem) },
+      v: outcome.count.version,
+      unread: outcome.count.unreadCount,
+      changed: { change: action, items: outcome.changed.map(toWireChange) },
     });
   }
   return {
     notifications: outcome.current,
     deletedIds: action === 'DELETED' ? outcome.changed.map((n) => n.id) : [],
     changedCount: outcome.changed.length,
-    unreadCount: outcome.unread,
+    unreadCount: outcome.count.unreadCount,
   };
 }
 
 /** Marks every unread notification of the caller read (archived ones included). */
 export async function markAllRead(deps: ChangeDeps, userId: string): Promise<{ changedCount: number; unreadCount: number }> {
   const outcome = await deps.sql.transaction(async (tx) => {
-    const state = await tx.query<{ version: bigint }>('SELECT version FROM inbox_state WHERE user_id = $1 FOR UPDATE', [userId]);
-    if (state.length === 0) return { changed: [] as NotificationRecord[], unread: 0, version: 0 };
-    const changed = await tx.query<NotificationRow>(
-      `UPDATE notification SET read_at = now() WHERE recipient_id = $1 AND read_at IS NULL RETURNING ${NOTIFICATION_COLUMNS}`,
-      [userId],
-    );
-    if (changed.length === 0) return { changed: [], unread: 0, version: Number(state[0]!.version) };
-    const [s] = await tx.query<{ unread_count: number; version: bigint }>(
-      'UPDATE inbox_state SET unread_count = 0, version = version + 1, updated_at = now() WHERE user_id = $1 RETURNING unread_count, version',
-      [userId],
-    );
-    return { changed: changed.map(fromRow), unread: s!.unread_count, version: Number(s!.version) };
+    const state = await lockInboxState(tx, userId);
+    if (state === undefined) return { changed: [], count: { unreadCount: 0, version: 0 } };
+    const changed = await markUnreadRowsRead(tx, userId);
+    if (changed.length === 0) return { changed: [], count: { unreadCount: 0, version: state.version } };
+    return { changed: changed.map(fromRow), count: await clearUnreadCount(tx, userId) };
   });
   if (outcome.changed.length > 0) {
     await publishChange(deps, userId, {
-      v: outcome.version,
-      unread: outcome.unread,
-      changed: { change: 'READ', items: outcome.changed.map(changeItem) },
+      v: outcome.count.version,
+      unread: outcome.count.unreadCount,
+      changed: { change: 'READ', items: outcome.changed.map(toWireChange) },
     });
   }
-  return { changedCount: outcome.changed.length, unreadCount: outcome.unread };
+  return { changedCount: outcome.changed.length, unreadCount: outcome.count.unreadCount };
 }
 
-function countDelta(action: Action, before: { read_at: Date | null; archived_at: Date | null }[]): number {
-  const n = (pred: (r: { read_at: Date | null; archived_at: Date | null }) => boolean) => before.filter(pred).length;
-  switch (action) {
-    case 'READ':
-      return -n((r) => r.archived_at === null);
-    case 'UNREAD':
-      return n((r) => r.archived_at === null);
-    case 'ARCHIVED':
-      return -n((r) => r.read_at === null);
-    case 'UNARCHIVED':
-      return n((r) => r.read_at === null);
-    case 'DELETED':
-      return -n((r) => r.read_at === null && r.archived_at === null);
+/** How the unread count (unread and unarchived) moves, from the changed rows' state before the change. */
+function countDelta(action: ChangeKind, before: readonly Pick<ChangedRow, 'old_read_at' | 'old_archived_at'>[]): number {
+  let n = 0;
+  for (const r of before) {
+    const unread = r.old_read_at === null;
+    const unarchived = r.old_archived_at === null;
+    switch (action) {
+      case 'READ':
+        if (unarchived) n--;
+        break;
+      case 'UNREAD':
+        if (unarchived) n++;
+        break;
+      case 'ARCHIVED':
+        if (unread) n--;
+        break;
+      case 'UNARCHIVED':
+        if (unread) n++;
+        break;
+      case 'DELETED':
+        if (unread && unarchived) n--;
+        break;
+    }
   }
+  return n;
 }
-
-const prefixed = (alias: string) =>
-  NOTIFICATION_COLUMNS.split(', ')
-    .map((c) => `${alias}.${c}`)
-    .join(', ');
-
-const changeItem = (n: NotificationRecord) => ({
-  id: n.id,
-  seq: n.seq,
-  readAt: n.readAt?.toISOString() ?? null,
-  archivedAt: n.archivedAt?.toISOString() ?? null,
-});
 
 function notFound(ids: string[]) {
   return heraldError(

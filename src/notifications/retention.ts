@@ -22,7 +22,7 @@ export async function pruneExpired(options: RetentionOptions, now = new Date()):
   const batchSize = options.batchSize ?? 5_000;
   let total = 0;
   for (;;) {
-    let rows: { user_id: string; unread_count: number; version: bigint }[];
+    let rows: { user_id: string; unread_count: number; version: bigint; n: number }[];
     try {
       rows = await options.prisma.$queryRawUnsafe(
         `WITH doomed AS (
@@ -49,7 +49,7 @@ export async function pruneExpired(options: RetentionOptions, now = new Date()):
       throw error;
     }
     if (rows.length === 0) break;
-    total += rows.reduce((sum, r) => sum + Number((r as unknown as { n: number }).n), 0);
+    total += rows.reduce((sum, r) => sum + Number(r.n), 0);
     for (const r of rows) {
       void options.bus.publish(r.user_id, { v: Number(r.version), unread: r.unread_count }).catch(() => {});
     }

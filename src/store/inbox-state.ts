@@ -49,3 +49,56 @@ export async function readLastSeqs(sql: Sql, userIds: readonly string[]): Promis
   );
   return rows.map((r) => ({ userId: r.user_id, lastSeq: Number(r.last_seq) }));
 }
+
+/**
+ * Locks the user's row until the transaction ends, so concurrent emits, reads and other tabs
+ * serialise on it and the unread count stays exact. Undefined when the user has no row (nothing
+ * was ever stored for them).
+ */
+export async function lockInboxState(tx: Sql, userId: string): Promise<{ version: number } | undefined> {
+  const [row] = await tx.query<{ version: bigint | string }>('SELECT version FROM inbox_state WHERE user_id = $1 FOR UPDATE', [userId]);
+  return row === undefined ? undefined : { version: Number(row.version) };
+}
+
+/** The state after a change, as its change event carries it. */
+export interface InboxCount {
+  unreadCount: number;
+  version: number;
+}
+
+/** Moves the unread count by `delta` and advances the version; the row must be locked (lockInboxState). */
+export async function moveUnreadCount(tx: Sql, userId: string, delta: number): Promise<InboxCount> {
+  return countAfter(
+    userId,
+    await tx.query<CountRow>(
+      'UPDATE inbox_state SET unread_count = unread_count + $2, version = version + 1, updated_at = now() WHERE user_id = $1 RETURNING unread_count, version',
+      [userId, delta],
+    ),
+  );
+}
+
+/** Sets the unread count to 0 and advances the version; the row must be locked (lockInboxState). */
+export async function clearUnreadCount(tx: Sql, userId: string): Promise<InboxCount> {
+  return countAfter(
+    userId,
+    await tx.query<CountRow>(
+      'UPDATE inbox_state SET unread_count = 0, version = version + 1, updated_at = now() WHERE user_id = $1 RETURNING unread_count, version',
+      [userId],
+    ),
+  );
+}
+
+interface CountRow {
+  unread_count: number;
+  version: bigint | string;
+}
+
+/**
+ * The callers hold the row's lock, so the UPDATE finds it; should it not, throwing rolls the
+ * change back rather than publishing a count nobody stored.
+ */
+function countAfter(userId: string, rows: CountRow[]): InboxCount {
+  const [row] = rows;
+  if (row === undefined) throw new Error(`inbox_state row of ${userId} vanished while locked`);
+  return { unreadCount: row.unread_count, version: Number(row.version) };
+}

@@ -1,7 +1,7 @@
 /**
  * The repository of the `notification` table's shared reads: by id, the positions after a given
- * one (live delivery's gap reads), and inbox pages. Emit's writes live with emit; they and the
- * inbox's bulk changes map rows with the same `fromRow`.
+ * one (live delivery's gap reads), and inbox pages. Emit's writes (emit-batch.ts) and the inbox's
+ * bulk changes (inbox-changes.ts) map rows with the same `fromRow`.
  *
  * Data access: every statement here is raw SQL through `Sql` (see db/sql.ts: named prepared
  * statements on the `pg` pool), because these are the hot paths; Prisma's client stays for the
@@ -96,4 +96,13 @@ export async function inboxPage(sql: Sql, userId: string, q: InboxPageQuery): Pr
     params,
   );
   return { rows: rows.filter((r) => r.id !== null), streamSeq: Number(rows[0]?.stream_seq ?? 0) };
+}
+
+/** The user's notifications among `ids`, newest first. */
+export async function notificationsByIds(sql: Sql, userId: string, ids: readonly string[]): Promise<NotificationRecord[]> {
+  const rows = await sql.query<NotificationRow>(
+    `SELECT ${NOTIFICATION_COLUMNS} FROM notification WHERE recipient_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq DESC`,
+    [userId, ids],
+  );
+  return rows.map(fromRow);
 }

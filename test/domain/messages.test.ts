@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type InboxMessage, packFanout, unpackFanout } from '../../src/domain/messages.ts';
+import { type AddedMessage, addToMessage, type InboxMessage, packFanout, sortAdded, unpackFanout } from '../../src/domain/messages.ts';
 import { wireNotification as wire } from '../helpers/wire.ts';
 
 /** What a fan-out turns into on the receiving instance: JSON over Redis, then unpacked. */
@@ -44,5 +44,25 @@ describe('fan-out messages travel packed: shared content once, per-recipient fie
     expect(packed.split('example.test').length - 1).toBe(1);
     expect(packed.length).toBeLessThan(JSON.stringify(entries).length / 2);
     expect(overTheWire(entries)).toEqual(JSON.parse(JSON.stringify(entries)));
+  });
+});
+
+describe("a commit's additions: one message per user", () => {
+  it("groups each user's notifications with the user's inbox after the commit, in position order", () => {
+    const messages = new Map<string, AddedMessage>();
+    addToMessage(messages, wire('u1', 5), 7, 3);
+    addToMessage(messages, wire('u2', 1), 1, 1);
+    addToMessage(messages, wire('u1', 4), 7, 3);
+    sortAdded(messages.values());
+    expect([...messages]).toEqual([
+      ['u1', { v: 7, unread: 3, added: [wire('u1', 4), wire('u1', 5)] }],
+      ['u2', { v: 1, unread: 1, added: [wire('u2', 1)] }],
+    ]);
+  });
+
+  it('refuses a fan-out that names a template it does not hold', () => {
+    expect(() => unpackFanout({ t: [], e: [['u1', 1, 1, [[0, 'id', 1, '2026-01-01T00:00:00.000Z', null, null]], null]] })).toThrow(
+      'fan-out names template 0 of 0',
+    );
   });
 });

@@ -1,0 +1,71 @@
+/** An emit as a producer sends it, and its validation into the stored form (store/emit-batch.ts's Template). */
+import { LIMITS, NOTIFICATION_TYPES, type NotificationType } from '../domain/model.ts';
+import { badInput } from '../errors.ts';
+import type { Template } from '../store/emit-batch.ts';
+import * as v from './validate.ts';
+
+export interface EmitInput {
+  recipientIds: readonly string[];
+  title: string;
+  body: string;
+  type: NotificationType;
+  category?: string | null | undefined;
+  data?: unknown;
+  /** A producer's retry with the same key delivers nothing twice, per recipient. */
+  idempotencyKey?: string | null | undefined;
+  /**
+   * Who emits (the token's `sub`): idempotency keys are the producer's own, so another producer
+   * using the same key for the same recipient neither sees nor suppresses this notification.
+   */
+  producerId: string;
+}
+
+/**
+ * The stored form of a producer's idempotency key: the producer's id, length-prefixed so that no
+ * pair of (producer, key) can spell another's, then the key. The unique index
+ * (recipient_id, idempotency_key) and the retry lookup both use this form, so keys are scoped to
+ * the producer without a second column. Keys stored before this form existed match no retry.
+ */
+export function scopedKey(producerId: string, key: string): string {
+  return `${producerId.length}:${producerId}:${key}`;
+}
+
+/** Validates an emit; throws BAD_USER_INPUT before anything is written. */
+export function validateEmit(input: EmitInput): { template: Template; recipients: string[] } {
+  const recipients = input.recipientIds;
+  if (recipients.length === 0) throw badInput('"recipientIds" must not be empty', { field: 'recipientIds' });
+  if (recipients.length > LIMITS.maxRecipients) {
+    throw badInput(`"recipientIds" holds at most ${LIMITS.maxRecipients} recipients per call`, {
+      field: 'recipientIds',
+      max: LIMITS.maxRecipients,
+    });
+  }
+  const seen = new Set<string>();
+  for (const id of recipients) {
+    v.userId(id);
+    if (seen.has(id)) throw badInput(`"recipientIds" holds "${id}" more than once`, { field: 'recipientIds' });
+    seen.add(id);
+  }
+  if (!NOTIFICATION_TYPES.includes(input.type)) throw badInput('"type" is not a notification type', { field: 'type' });
+  const data = v.jsonData(input.data);
+  let key: string | null = null;
+  if (input.idempotencyKey !== undefined && input.idempotencyKey !== null) {
+    key = input.idempotencyKey;
+    if (key.length === 0 || key.length > LIMITS.maxIdempotencyKey) {
+      throw badInput(`"idempotencyKey" must be 1-${LIMITS.maxIdempotencyKey} characters`, { field: 'idempotencyKey' });
+    }
+    v.storable(key, 'idempotencyKey');
+    key = scopedKey(input.producerId, key);
+  }
+  return {
+    recipients: [...recipients],
+    template: {
+      title: v.requiredText(input.title, 'title', LIMITS.maxTitle),
+      body: v.requiredText(input.body, 'body', LIMITS.maxBody),
+      type: input.type,
+      category: input.category === undefined || input.category === null ? null : v.category(input.category),
+      data,
+      key,
+    },
+  };
+}

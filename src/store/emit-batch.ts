@@ -1,0 +1,253 @@
+/**
+ * Emit's writes: a batch of emits (a group commit, see notifications/batcher.ts) stored in one
+ * transaction, by one of two strategies.
+ *
+ * - Without idempotency keys (the common case): one statement that reads the recipients'
+ *   preferences, leaves out the recipients they exclude, allocates positions and inserts the rows
+ *   (atomic on its own, one round trip).
+ * - With keys: one transaction that reads the preferences, releases keys past their TTL, finds
+ *   what earlier attempts stored under the batch's keys, lets the caller decide, and inserts the
+ *   recipients decided delivered.
+ *
+ * Which recipients preferences exclude is not decided here: the caller (notifications/decide.ts)
+ * names the preference facts under which a notification is stored, and the statement only
+ * computes those facts per recipient.
+ */
+import type { Sql } from '../db/index.ts';
+import { DEFAULT_PREFERENCES, type NotificationRecord, type NotificationType, type Preferences } from '../domain/model.ts';
+import { fromRow, NOTIFICATION_COLUMNS, type NotificationRow } from './notifications.ts';
+import { type PreferenceRow, preferencesFromRow, readPreferences } from './preferences.ts';
+
+/** A validated emit's content, in its stored form (data as JSON text, the key scoped to its producer). */
+export interface Template {
+  title: string;
+  body: string;
+  type: NotificationType;
+  category: string | null;
+  data: string | null;
+  key: string | null;
+}
+
+/** One emit of a batch: its content, sent once, and its recipients. */
+export interface BatchMember {
+  readonly template: Template;
+  readonly recipients: readonly string[];
+}
+
+/** What the preferences say about one recipient of one emit: the inputs of the preference rule. */
+export interface PreferenceFacts {
+  /** In-app delivery on (a recipient without preferences: the default). */
+  enabled: boolean;
+  /** The emit has a category, and the recipient muted it. */
+  muted: boolean;
+}
+
+/** A row the batch inserted. */
+export interface InsertedRow {
+  kind: 'n';
+  id: string;
+  recipient_id: string;
+  seq: bigint | string;
+  created_at: Date;
+  /** The emit's place in the batch (1-based). */
+  template: number;
+  /** The row's place in the statement's recipient array (1-based). */
+  ord: bigint | string;
+  /** The recipient's inbox after the batch. */
+  unread_count: number;
+  version: bigint | string;
+}
+
+/** The one-statement strategy's rows: inserted rows, and one row per recipient with preferences. */
+type StoreRow = InsertedRow | (PreferenceRow & { kind: 'p' });
+
+/** The key under which `existing` holds what an earlier attempt stored for this recipient. */
+export const keyOf = (recipientId: string, key: string) => `${recipientId}\u0000${key}`;
+
+/** What the keyed strategy read before deciding. */
+export interface KeyedReads {
+  preferences: ReadonlyMap<string, Preferences>;
+  /** By keyOf(recipient, key): the notifications earlier attempts stored under the batch's keys. */
+  existing: ReadonlyMap<string, NotificationRecord>;
+}
+
+/**
+ * The recipients to insert (each with its emit's place in the batch, 1-based) and what to make of
+ * the inserted rows. `finish` runs before COMMIT: should it throw, nothing is stored.
+ */
+export interface KeyedInsert<R> {
+  users: string[];
+  templates: number[];
+  finish(rows: readonly InsertedRow[]): R;
+}
+
+export interface BatchStore {
+  /**
+   * Stores a batch without idempotency keys in one statement. Returns the inserted rows and the
+   * preferences of the recipients that have some (the facts the statement decided on).
+   */
+  storeUnkeyed(sql: Sql, batch: readonly BatchMember[]): Promise<{ rows: readonly StoreRow[]; preferences: Map<string, Preferences> }>;
+  /** Stores a batch with idempotency keys in one transaction; `decide` picks the recipients to insert. */
+  storeKeyed<R>(sql: Sql, batch: readonly BatchMember[], ttlHours: number, decide: (reads: KeyedReads) => KeyedInsert<R>): Promise<R>;
+}
+
+/**
+ * The statements for a rule that stores a notification exactly when a recipient's facts are one
+ * of `storedWhen` (made once, at start: fixed texts, named prepared statements).
+ */
+export function batchStore(storedWhen: readonly PreferenceFacts[]): BatchStore {
+  const storeSql = STORE_SQL(storedWhen);
+  return {
+    async storeUnkeyed(sql, batch) {
+      const users: string[] = [];
+      const templates: number[] = [];
+      batch.forEach((m, t) => {
+        for (const r of m.recipients) {
+          users.push(r);
+          templates.push(t + 1);
+        }
+      });
+      const rows = await sql.query<StoreRow>(storeSql, [users, templates, ...templateParams(batch)]);
+      const preferences = new Map<string, Preferences>();
+      for (const r of rows) if (r.kind === 'p') preferences.set(r.recipient_id, preferencesFromRow(r));
+      return { rows, preferences };
+    },
+
+    storeKeyed(sql, batch, ttlHours, decide) {
+      return sql.transaction(async (tx) => {
+        const preferences = await readPreferences(tx, [...new Set(batch.flatMap((m) => m.recipients))]);
+        const existing = await findStoredUnderKeys(tx, batch, ttlHours);
+        const insert = decide({ preferences, existing });
+        const rows =
+          insert.users.length > 0
+            ? await tx.query<InsertedRow>(INSERT_SQL, [insert.users, insert.templates, ...templateParams(batch)])
+            : [];
+        return insert.finish(rows);
+      });
+    },
+  };
+}
+
+/**
+ * Idempotency: what earlier attempts stored under the batch's keys, for its keyed recipients.
+ * Keys past their TTL are released first (so a retry after the TTL stores again).
+ */
+async function findStoredUnderKeys(tx: Sql, batch: readonly BatchMember[], ttlHours: number): Promise<Map<string, NotificationRecord>> {
+  const users: string[] = [];
+  const keys: string[] = [];
+  for (const m of batch) {
+    const key = m.template.key;
+    if (key === null) continue;
+    for (const r of m.recipients) {
+      users.push(r);
+      keys.push(key);
+    }
+  }
+  const existing = new Map<string, NotificationRecord>();
+  if (users.length === 0) return existing;
+  await tx.query(
+    `UPDATE notification n SET idempotency_key = NULL FROM unnest($1::text[], $2::text[]) AS k(u, key)
+       WHERE n.recipient_id = k.u AND n.idempotency_key = k.key AND n.created_at <= now() - $3::interval`,
+    [users, keys, `${ttlHours} hours`],
+  );
+  const rows = await tx.query<NotificationRow & { idempotency_key: string }>(
+    `SELECT ${prefixed('n')}, n.idempotency_key
+       FROM notification n JOIN unnest($1::text[], $2::text[]) AS k(u, key) ON n.recipient_id = k.u AND n.idempotency_key = k.key`,
+    [users, keys],
+  );
+  for (const r of rows) existing.set(keyOf(r.recipient_id, r.idempotency_key), fromRow(r));
+  return existing;
+}
+
+const prefixed = (alias: string) =>
+  NOTIFICATION_COLUMNS.split(', ')
+    .map((c) => `${alias}.${c}`)
+    .join(', ');
+
+/** The templates as the statements' $3..$8: once per emit, not once per recipient. */
+function templateParams(batch: readonly BatchMember[]) {
+  return [
+    batch.map((m) => m.template.title),
+    batch.map((m) => m.template.body),
+    batch.map((m) => m.template.type),
+    batch.map((m) => m.template.category),
+    batch.map((m) => m.template.data),
+    batch.map((m) => m.template.key),
+  ];
+}
+
+/**
+ * Positions and rows for a whole batch in one statement. Each recipient's InboxState row is
+ * upserted (locked until commit, in a fixed order to avoid deadlocks) and advanced by the number
+ * of its new notifications, which take the positions just below the new `last_seq`. The row lock
+ * makes positions follow commit order: a later position is never visible before an earlier one.
+ * Templates ($3..$8) are sent once per emit, not once per recipient.
+ */
+const storeSql = (input: string, withPreferences: boolean) => `
+WITH ${input},
+per_user AS (
+  SELECT u, count(*)::int AS k FROM input GROUP BY u
+),
+alloc AS (
+  INSERT INTO inbox_state AS s (user_id, last_seq, unread_count, version, updated_at)
+  SELECT u, k, k, 1, now() FROM per_user ORDER BY u
+  ON CONFLICT (user_id) DO UPDATE SET
+    last_seq = s.last_seq + EXCLUDED.last_seq,
+    unread_count = s.unread_count + EXCLUDED.unread_count,
+    version = s.version + 1,
+    updated_at = now()
+  RETURNING user_id, last_seq, unread_count, version
+),
+numbered AS (
+  SELECT i.u, i.t, i.ord,
+         a.last_seq - count(*) OVER (PARTITION BY i.u) + row_number() OVER (PARTITION BY i.u ORDER BY i.ord) AS seq,
+         a.unread_count, a.version
+  FROM input i JOIN alloc a ON a.user_id = i.u
+),
+ins AS (
+  INSERT INTO notification (recipient_id, seq, title, body, type, category, data, idempotency_key)
+  SELECT n.u, n.seq, ($3::text[])[n.t], ($4::text[])[n.t], (($5::text[])[n.t])::"NotificationType",
+         ($6::text[])[n.t], (($7::text[])[n.t])::jsonb, ($8::text[])[n.t]
+  FROM numbered n
+  RETURNING id, recipient_id, seq, created_at
+)
+SELECT 'n' AS kind, ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.ord, n.unread_count, n.version${
+  withPreferences
+    ? ', NULL::boolean AS enabled, NULL::boolean AS email, NULL::boolean AS sms, NULL::boolean AS push, NULL::text[] AS muted_categories'
+    : ''
+}
+FROM ins JOIN numbered n ON n.u = ins.recipient_id AND n.seq = ins.seq${
+  withPreferences
+    ? `
+UNION ALL
+SELECT 'p', NULL::uuid, user_id, NULL::bigint, NULL::timestamptz, NULL::int, NULL::bigint, NULL::int, NULL::bigint, enabled, email, sms, push, muted_categories
+FROM prefs`
+    : ''
+}`;
+
+/** The keyed strategy's insert: $1/$2 are the recipients decided delivered, with their emit's place. */
+const INSERT_SQL = storeSql('input AS (SELECT u, t, ord FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS x(u, t, ord))', false);
+
+/**
+ * The one-statement strategy: the same, for every recipient whose preference facts are one of
+ * `storedWhen`, and the recipients' preferences returned ('p' rows) beside the stored rows ('n'
+ * rows). The facts mean what decide.ts's isEnabled and isMuted mean: no row is the default
+ * preferences, no category is never muted.
+ */
+const STORE_SQL = (storedWhen: readonly PreferenceFacts[]) => {
+  const enabled = `COALESCE(p.enabled, ${DEFAULT_PREFERENCES.enabled})`;
+  const muted = 'COALESCE(($6::text[])[i.t] = ANY(p.muted_categories), false)';
+  const stored =
+    storedWhen.map((f) => `(${f.enabled ? '' : 'NOT '}${enabled} AND ${f.muted ? '' : 'NOT '}${muted})`).join(' OR ') || 'false';
+  return storeSql(
+    `all_input AS (SELECT u, t, ord FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS x(u, t, ord)),
+prefs AS (
+  SELECT user_id, enabled, email, sms, push, muted_categories FROM notification_preference WHERE user_id = ANY($1::text[])
+),
+input AS (
+  SELECT i.u, i.t, i.ord FROM all_input i LEFT JOIN prefs p ON p.user_id = i.u
+  WHERE ${stored}
+)`,
+    true,
+  );
+};
