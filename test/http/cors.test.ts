@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emit, Inbox, NotificationAdded, StreamTicket } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { DEPLOYED_BACKEND } from '../helpers/backends.ts';
 import { launchBrowser, servePage } from '../helpers/browser.ts';
 import { captureLog } from '../helpers/log.ts';
 
@@ -44,18 +45,20 @@ interface Request {
 const json = { 'content-type': 'application/json', accept: 'application/json' };
 const signal = () => AbortSignal.timeout(15_000);
 
+const postQuery: Request = {
+  name: 'a POSTed query',
+  status: 200,
+  send: (base, origin) =>
+    fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { ...json, origin },
+      body: JSON.stringify({ query: '{ __typename }' }),
+      signal: signal(),
+    }),
+};
+
 const requests: Request[] = [
-  {
-    name: 'a POSTed query',
-    status: 200,
-    send: (base, origin) =>
-      fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: { ...json, origin },
-        body: JSON.stringify({ query: '{ __typename }' }),
-        signal: signal(),
-      }),
-  },
+  postQuery,
   {
     name: 'a GET query',
     status: 200,
@@ -171,7 +174,7 @@ describe('CORS_ORIGINS lists the origins allowed', () => {
   let base: string;
   let tokens: Tokens;
   beforeAll(async () => {
-    t = await startTestApp('postgres+redis', { CORS_ORIGINS: `${ALLOWED},https://other.example` });
+    t = await startTestApp(DEPLOYED_BACKEND, { CORS_ORIGINS: `${ALLOWED},https://other.example` });
     base = await t.listen();
     tokens = await tokensFor(t, 'cors-user');
   });
@@ -241,7 +244,7 @@ describe('CORS_ORIGINS=* and the defaults', () => {
   const apps: TestApp[] = [];
   afterAll(() => Promise.all(apps.map((a) => a.close())));
   const start = async (env: Record<string, string>, log?: ReturnType<typeof captureLog>) => {
-    const app = await startTestApp('postgres+redis', env, log ? { log: log.log } : {});
+    const app = await startTestApp(DEPLOYED_BACKEND, env, log ? { log: log.log } : {});
     apps.push(app);
     return app;
   };
@@ -269,7 +272,7 @@ describe('CORS_ORIGINS=* and the defaults', () => {
     const captured = captureLog('info');
     const app = await start({ NODE_ENV: 'development' }, captured);
     const base = await app.listen();
-    const r = await inspect(await requests[0]!.send(base, 'https://anywhere.example', await tokensFor(app, 'cors-dev')));
+    const r = await inspect(await postQuery.send(base, 'https://anywhere.example', await tokensFor(app, 'cors-dev')));
     expect(r.allowOrigin).toBe('*');
     // Through createApp's logger, at warn level (40), naming the variable to set.
     expect(captured.lines().filter(({ line, text }) => line.level === 40 && text.includes('CORS_ORIGINS')).length).toBeGreaterThan(0);
@@ -308,7 +311,7 @@ describe('in a browser (chromium), from pages on other origins', () => {
     const allowed = await servePage();
     const evil = await servePage();
     pages.push(allowed, evil);
-    t = await startTestApp('postgres+redis', { CORS_ORIGINS: allowed.origin });
+    t = await startTestApp(DEPLOYED_BACKEND, { CORS_ORIGINS: allowed.origin });
     herald = await t.listen();
     browser = await launchBrowser();
     allowedPage = await browser.newPage();

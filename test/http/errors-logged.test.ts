@@ -1,6 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { DEPLOYED_BACKEND } from '../helpers/backends.ts';
 import { captureLog, ERROR_LEVEL, type LogLine } from '../helpers/log.ts';
 import { operationNameOf } from '../helpers/plugins.ts';
 import { SseReader } from '../helpers/sse.ts';
@@ -93,7 +94,7 @@ describe('unexpected errors are masked for the client and logged with the reques
   beforeAll(async () => {
     const captured = captureLog('info');
     lines = captured.lines;
-    t = await startTestApp('postgres+redis', {}, { plugins: [explode], log: captured.log });
+    t = await startTestApp(DEPLOYED_BACKEND, {}, { plugins: [explode], log: captured.log });
     url = `${await t.listen()}/graphql`;
   });
   afterAll(() => t?.close());

@@ -2,6 +2,7 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emit, Inbox } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { DEPLOYED_BACKEND } from '../helpers/backends.ts';
 
 // Issue 11 item 9, second half: a hostile page can POST, without a CORS preflight, only bodies of
 // the three "simple" content types (application/x-www-form-urlencoded, multipart/form-data,
@@ -56,7 +57,7 @@ describe('POST bodies a page can send without a preflight are refused', () => {
   let url: string;
   let producer: string;
   beforeAll(async () => {
-    t = await startTestApp('postgres+redis');
+    t = await startTestApp(DEPLOYED_BACKEND);
     url = `${await t.listen()}/graphql`;
     producer = await t.producerToken();
   });

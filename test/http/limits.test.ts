@@ -1,14 +1,17 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMIT_SCOPE, signToken } from '../../src/auth/tokens.ts';
 import { LIMITS } from '../../src/domain/model.ts';
 import { TEST_SECRET } from '../helpers/app.ts';
-import { createScratchDatabase, TEST_REDIS_URL } from '../helpers/backends.ts';
+import { createScratchDatabase, DEPLOYED_BACKEND, TEST_REDIS_URL } from '../helpers/backends.ts';
 import { Cluster, type Instance } from '../helpers/cluster.ts';
 
 // Issue 11 item 6 (an unauthenticated client can exhaust the server's memory) and the deep-literal
-// crash. Herald runs as a real server process here, so "the server stays up" means the process is
-// alive and answering. Limits (defaults): MAX_REQUEST_BODY_BYTES 4 MiB, checked before the body is
+// crash. Herald runs as a real server process here (NODE_ENV=production, PostgreSQL + Redis when
+// available), so "the server stays up" means the process is alive and answering. Limits (defaults): MAX_REQUEST_BODY_BYTES 4 MiB, checked before the body is
 // read (413 PAYLOAD_TOO_LARGE); MAX_DOCUMENT_TOKENS 5,000, checked before the document is parsed
 // into an AST (400 GRAPHQL_PARSE_FAILED).
 //
@@ -105,21 +108,27 @@ async function postJson(url: string, body: unknown, token?: string): Promise<Ans
 describe('request limits', () => {
   const cluster = new Cluster({});
   let herald: Instance;
-  let dropDatabase: () => Promise<void> = async () => {};
+  let cleanup: () => Promise<void> = async () => {};
 
   beforeAll(async () => {
-    const scratch = await createScratchDatabase('herald_limits');
-    dropDatabase = scratch.drop;
-    herald = await cluster.start({
-      DATABASE_URL: scratch.url,
-      REDIS_URL: TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
-      REDIS_PREFIX: `herald-limits-${process.pid}`,
-      AUTO_MIGRATE: 'true',
-    });
+    if (DEPLOYED_BACKEND === 'postgres+redis') {
+      const scratch = await createScratchDatabase('herald_limits');
+      cleanup = scratch.drop;
+      herald = await cluster.start({
+        DATABASE_URL: scratch.url,
+        REDIS_URL: TEST_REDIS_URL ?? '',
+        REDIS_PREFIX: `herald-limits-${process.pid}`,
+        AUTO_MIGRATE: 'true',
+      });
+    } else {
+      const dir = await mkdtemp(join(tmpdir(), 'herald-limits-'));
+      cleanup = () => rm(dir, { recursive: true, force: true });
+      herald = await cluster.start({ HERALD_DATA_DIR: dir });
+    }
   }, 120_000);
   afterAll(async () => {
     await cluster.cleanup();
-    await dropDatabase();
+    await cleanup();
   });
 
   /** The process is alive and answers a trivial query. */

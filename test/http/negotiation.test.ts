@@ -3,6 +3,7 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emit, NotificationAdded, UnreadCount } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { DEPLOYED_BACKEND } from '../helpers/backends.ts';
 import { SseReader } from '../helpers/sse.ts';
 
 // Issue 11 item 2: "A POST whose Accept lists text/event-stream and another type hangs forever".
@@ -32,7 +33,7 @@ describe('content negotiation: an Accept listing text/event-stream among other t
   let t: TestApp;
   let url: string;
   beforeAll(async () => {
-    t = await startTestApp('postgres+redis');
+    t = await startTestApp(DEPLOYED_BACKEND);
     url = `${await t.listen()}/graphql`;
   });
   afterAll(() => t?.close());

@@ -5,6 +5,7 @@ import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamTicket } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { DEPLOYED_BACKEND } from '../helpers/backends.ts';
 import { operationNameOf } from '../helpers/plugins.ts';
 import { SseReader } from '../helpers/sse.ts';
 
@@ -226,7 +227,7 @@ function operationFor(transport: Transport, name: string): { query: string; vari
 describe('every plugin applies to every transport', () => {
   let env: Env;
   beforeAll(async () => {
-    const t = await startTestApp('postgres+redis', {}, { plugins: [probe, maxDepthPlugin({ n: 3 }), noIntrospection] });
+    const t = await startTestApp(DEPLOYED_BACKEND, {}, { plugins: [probe, maxDepthPlugin({ n: 3 }), noIntrospection] });
     env = { t, base: await t.listen(), user: await t.token('pipeline-user'), producer: await t.producerToken() };
   });
   afterAll(() => env?.t.close());
