@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
+import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,11 +33,12 @@ interface Answer {
 }
 
 /** Collects a node:http response as JSON (null when the body is not JSON). */
-function collect(res: import('node:http').IncomingMessage): Promise<Answer> {
+function collect(res: IncomingMessage): Promise<Answer> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => {
+    // 'end', or 'close' when the server closes the connection right after answering (a refused body).
+    const done = () => {
       const text = Buffer.concat(chunks).toString('utf8');
       let body: Answer['body'] = null;
       try {
@@ -46,8 +47,10 @@ function collect(res: import('node:http').IncomingMessage): Promise<Answer> {
         // not JSON: the assertion on `body` says so
       }
       resolve({ status: res.statusCode ?? 0, body });
-    });
-    res.on('error', () => resolve({ status: res.statusCode ?? 0, body: null }));
+    };
+    res.on('end', done);
+    res.on('close', done);
+    res.on('error', () => {});
   });
 }
 
@@ -59,7 +62,7 @@ function collect(res: import('node:http').IncomingMessage): Promise<Answer> {
 function postIncomplete(
   url: string,
   headers: Record<string, string | number>,
-  write: (req: import('node:http').ClientRequest, answered: () => boolean) => Promise<void>,
+  write: (req: ClientRequest, answered: () => boolean) => Promise<void>,
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let answered = false;
