@@ -20,7 +20,9 @@ import { SseReader } from '../helpers/sse.ts';
 // On main the rows served by Herald's own endpoints fail: the POSTed query without Origin, the
 // POSTed emit, and the three SSE subscriptions run no plugin hook at all, so the depth-4 query and
 // the introspection query are answered on the POST without Origin and the depth-4 subscriptions
-// stream. Rows Yoga serves (POST with Origin, GET, single-connection mode) pass on main.
+// stream. Rows Yoga serves (POST with Origin, GET, single-connection mode) pass on main. A refusal
+// is a GraphQL error result (graphql-armor throws its GraphQLError from inside validation), never a
+// 500.
 
 const ORIGIN = 'https://app.example';
 
@@ -72,6 +74,8 @@ interface GraphQLResult {
 
 /** What a transport got: the first result (a JSON answer, or a stream's first event), and how to let go. */
 interface Outcome {
+  /** The HTTP status (of the stream's response for SSE; 200 for graphql-sse's client). */
+  status: number;
   result: () => Promise<GraphQLResult>;
   close: () => Promise<void>;
 }
@@ -89,16 +93,23 @@ interface Transport {
   send: (env: Env, query: string, variables?: Record<string, unknown>) => Promise<Outcome>;
 }
 
+/** A JSON answer; anything else (a 500 with an empty body, an HTML page) fails saying what came. */
 async function jsonOutcome(response: Response): Promise<Outcome> {
-  const body = (await response.json()) as GraphQLResult;
-  return { result: async () => body, close: async () => {} };
+  const text = await response.text();
+  let body: GraphQLResult;
+  try {
+    body = JSON.parse(text) as GraphQLResult;
+  } catch {
+    throw new Error(`expected a GraphQL result, got HTTP ${response.status} with ${JSON.stringify(text.slice(0, 200))}`);
+  }
+  return { status: response.status, result: async () => body, close: async () => {} };
 }
 
 /** A JSON refusal, or a stream whose first event is the result. */
 async function streamOutcome(response: Response): Promise<Outcome> {
   if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) return jsonOutcome(response);
   const reader = new SseReader(response);
-  return { result: async () => (await reader.nextResult(15_000)).result, close: () => reader.close() };
+  return { status: response.status, result: async () => (await reader.nextResult(15_000)).result, close: () => reader.close() };
 }
 
 /** Opens a distinct-connections SSE subscription by GET (token or ticket) or POST. */
@@ -197,6 +208,7 @@ const transports: Transport[] = [
         },
       );
       return {
+        status: 200,
         result: () => first,
         close: async () => {
           dispose();
@@ -267,6 +279,7 @@ describe('every plugin applies to every transport', () => {
   it.each(queryRows)('$name: max-depth refuses a depth-4 query', async (transport) => {
     const outcome = await transport.send(env, `query Deep_${rowName(transport)} { notifications { edges { node { id } } } }`);
     const result = await outcome.result();
+    expect(outcome.status).toBeLessThan(500);
     expect(result.data ?? null).toBeNull();
     expect(result.errors?.[0]?.message).toMatch(/depth limit of 3 exceeded/);
   });
@@ -279,6 +292,7 @@ describe('every plugin applies to every transport', () => {
     );
     try {
       const result = await outcome.result();
+      expect(outcome.status).toBeLessThan(500);
       expect(result.data ?? null).toBeNull();
       expect(result.errors?.[0]?.message).toMatch(/depth limit of 3 exceeded/);
     } finally {
@@ -289,6 +303,7 @@ describe('every plugin applies to every transport', () => {
   it.each(queryRows)('$name: NoSchemaIntrospectionCustomRule refuses __schema', async (transport) => {
     const outcome = await transport.send(env, `query Intro_${rowName(transport)} { __schema { queryType { name } } }`);
     const result = await outcome.result();
+    expect(outcome.status).toBeLessThan(500);
     expect(result.data ?? null).toBeNull();
     expect(result.errors?.[0]?.message).toMatch(/introspection has been disabled/);
   });
