@@ -13,7 +13,9 @@ import { captureLog } from '../helpers/log.ts';
 // and `Vary: Origin` on every response of /graphql and /graphql/stream, SSE streams and
 // preflights included; `Access-Control-Allow-Credentials` is never sent (bearer tokens and
 // tickets, no cookies). A request from an origin that is neither allowed nor the server's own
-// (Origin host = Host header) is answered 403 FORBIDDEN and not executed.
+// (Origin host = Host header) is answered 403 FORBIDDEN and not executed. A preflight's
+// Allow-Headers lists authorization, content-type and last-event-id whatever the preflight asked
+// for (the /graphql/stream preflight below asks for two of them only).
 //
 // On main there is no CORS_ORIGINS: Yoga's default CORS reflects any origin with
 // `Access-Control-Allow-Credentials: true`, and Herald's SSE endpoint sends no CORS header at all.
