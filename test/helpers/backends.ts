@@ -15,6 +15,12 @@ export type Backend = 'embedded' | 'postgres+redis';
  */
 export const BACKENDS: Backend[] = TEST_DATABASE_URL && TEST_REDIS_URL ? ['embedded', 'postgres+redis'] : ['embedded'];
 
+/**
+ * The one backend of suites whose subject is not storage (HTTP behaviour): PostgreSQL + Redis, as
+ * deployed, when available; embedded otherwise, so that they still run without DATABASE_URL.
+ */
+export const DEPLOYED_BACKEND: Backend = TEST_DATABASE_URL && TEST_REDIS_URL ? 'postgres+redis' : 'embedded';
+
 /** A fresh PostgreSQL database for one test file, dropped by the returned cleanup. */
 export async function createScratchDatabase(prefix = 'herald_t'): Promise<{ url: string; drop: () => Promise<void> }> {
   if (!TEST_DATABASE_URL) throw new Error('DATABASE_URL is not set');
