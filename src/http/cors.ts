@@ -42,7 +42,7 @@ export function preflightHeaders(policy: CorsPolicy, origin: string, requestedHe
   return {
     ...corsHeaders(policy, origin),
     'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
-    'access-control-allow-headers': requestedHeaders ?? ALLOWED_HEADERS,
+    'access-control-allow-headers': requestedHeaders ? `${ALLOWED_HEADERS}, ${requestedHeaders}` : ALLOWED_HEADERS,
     'access-control-max-age': '600',
     vary: 'Origin, Access-Control-Request-Headers',
   };

@@ -81,7 +81,13 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
     } catch (error) {
       return fail(error);
     }
-    const errors = enveloped.validate(enveloped.schema, document);
+    let errors: ReturnType<typeof enveloped.validate>;
+    try {
+      // A rule may throw instead of reporting (graphql-armor's, with propagateOnRejection).
+      errors = enveloped.validate(enveloped.schema, document);
+    } catch (error) {
+      return fail(error);
+    }
     if (errors.length > 0) return single({ errors });
     const operation = getOperationAST(document, params.operationName);
     const subscription = operation?.operation === 'subscription';
