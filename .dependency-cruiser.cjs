@@ -2,6 +2,7 @@
  * `npm run lint` runs this over src/: no import cycle between folders or between modules, and the
  * layers import only downwards:
  *   config, errors, logger <- domain, db <- store <- delivery <- notifications <- schema <- pipeline <- http <- app
+ *   (observability sits beside http: only app wires it in)
  * (notifications publishes through delivery's bus; delivery never imports notifications).
  */
 const layer = (name, from, forbidden) => ({
@@ -28,7 +29,8 @@ module.exports = {
     layer('delivery-below-notifications', 'delivery', ['notifications', 'schema', 'pipeline', 'http']),
     layer('notifications-below-schema', 'notifications', ['schema', 'pipeline', 'http']),
     layer('schema-below-pipeline', 'schema', ['pipeline', 'http']),
-    layer('pipeline-below-http', 'pipeline', ['http']),
+    layer('pipeline-below-http', 'pipeline', ['http', 'observability']),
+    layer('only-app-wires-observability', '(domain|db|store|delivery|notifications|schema|http|auth)', ['observability']),
   ],
   options: {
     tsPreCompilationDeps: true,

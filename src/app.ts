@@ -27,8 +27,9 @@ import { createFrontDoor } from './http/handler.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Emitter } from './notifications/emit.ts';
 import { startRetention } from './notifications/retention.ts';
+import { createMetrics } from './observability/metrics.ts';
 import { DocumentCache } from './pipeline/document-cache.ts';
-import { useErrorLog, yogaLogger } from './pipeline/errors.ts';
+import { ErrorLog } from './pipeline/errors.ts';
 import { useDocumentLimits } from './pipeline/limits.ts';
 import { useReleaseContext } from './pipeline/release.ts';
 import { useHubSubscriptions } from './pipeline/subscriptions.ts';
@@ -110,12 +111,18 @@ export async function createApp(options: AppOptions): Promise<App> {
         log,
       })
     : createLocalPresence(() => hub.onlineUsers());
+  const metricsOn = config.METRICS_ENABLED && (config.NODE_ENV !== 'production' || config.METRICS_TOKEN !== undefined);
+  if (config.METRICS_ENABLED && !metricsOn) log.info(`${config.METRICS_PATH} is off: set METRICS_TOKEN to serve metrics in production`);
+  const metrics = metricsOn
+    ? createMetrics({ path: config.METRICS_PATH, token: config.METRICS_TOKEN, hub: () => hub, sse: () => sse })
+    : undefined;
   const emitter = new Emitter({
     db,
     bus,
     log,
     idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS,
     maxConcurrentBatches: config.EMIT_CONCURRENT_COMMITS,
+    ...(metrics ? { observer: metrics.emits } : {}),
   });
   const authenticator = createAuthenticator(config, log);
   const services: Services = { config, db, bus, hub, emitter, authenticator, presence, log };
@@ -148,6 +155,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     }
     return defaultMaskError(error, message, dev);
   };
+  const errorLog = new ErrorLog(log, metrics?.unexpectedError);
   const eventContext: Context = { services, auth: null, authError: null, lastEventId: null, requestId: null };
   const userPlugins = options.plugins ?? [];
   const yoga = createYoga<Record<string, unknown>, Context>({
@@ -163,7 +171,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       errorCache: new DocumentCache(Math.floor(config.DOCUMENT_CACHE_BYTES / 8)),
     },
     graphiql: { title: 'Herald', subscriptionsProtocol: 'GRAPHQL_SSE' },
-    logging: yogaLogger(log),
+    logging: errorLog.yogaLogger(),
     maskedErrors: { maskError },
     context: ({ request }): Promise<Context> =>
       contextFor(
@@ -187,9 +195,10 @@ export async function createApp(options: AppOptions): Promise<App> {
       // Queries and mutations run compiled (graphql-jit); subscriptions' events too (useHubSubscriptions).
       useGraphQlJit(),
       useGraphQLSSE({ endpoint: STREAM_PATH }),
-      useHubSubscriptions(eventContext),
+      useHubSubscriptions(eventContext, metrics?.subscriptions),
       useReleaseContext(),
-      useErrorLog(log),
+      errorLog.plugin(),
+      ...(metrics?.plugins ?? []),
       ...(config.BENCH_STATS ? [useStats(services, sse, () => graphql.stats())] : []),
       ...userPlugins,
     ],
@@ -206,7 +215,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     yoga,
     registry: sse,
     mask: (error) => toGraphQLError(maskError(error, 'Unexpected error.', isDev)),
-    log,
+    errors: errorLog,
     fallback: yoga,
   });
   const handler = createFrontDoor({

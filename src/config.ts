@@ -146,6 +146,17 @@ const schema = z.object({
     .int()
     .min(0)
     .default(32 * 1024 * 1024),
+  /**
+   * Serve Prometheus metrics at METRICS_PATH. In production they are served only with
+   * METRICS_TOKEN set (operation names and load are not for everyone).
+   */
+  METRICS_ENABLED: bool.default(true),
+  METRICS_PATH: z
+    .string()
+    .regex(/^\/[A-Za-z0-9/_-]*$/, 'must be a path like /metrics')
+    .default('/metrics'),
+  /** Bearer token required to read the metrics (Prometheus: `authorization: { credentials: ... }`). */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Expose GET /stats (stream and memory counters) for benchmarks and operators. */

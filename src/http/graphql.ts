@@ -3,8 +3,7 @@ import { type ExecutionArgs, type ExecutionResult, type GraphQLError, getOperati
 import { isAsyncIterable, processRegularResult, type YogaServerInstance } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 import type { SseConnection, SseRegistry } from '../delivery/sse.ts';
-import type { Logger } from '../logger.ts';
-import { isUnexpected, logThrown, logUnexpected } from '../pipeline/errors.ts';
+import { type ErrorLog, isUnexpected } from '../pipeline/errors.ts';
 import { endingOf } from '../pipeline/subscriptions.ts';
 import { acceptsEventStream, type JsonType, jsonResponseType } from './negotiate.ts';
 import type { Params } from './request.ts';
@@ -34,7 +33,7 @@ export interface GraphqlEndpointOptions {
   registry: SseRegistry;
   /** Yoga's masking, for errors thrown outside execution (a plugin's hook, the context). */
   mask: (error: unknown) => GraphQLError;
-  log: Logger;
+  errors: ErrorLog;
   /** Yoga's node handler, for what this endpoint leaves to Yoga (multipart and other media types). */
   fallback: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -53,7 +52,7 @@ export interface GraphqlEndpoint {
 }
 
 export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlEndpoint {
-  const { yoga, registry, log } = options;
+  const { yoga, registry, errors: errorLog } = options;
   const { Request } = yoga.fetchAPI;
   const stats: EndpointStats = { served: 0, yoga: 0 };
 
@@ -72,7 +71,7 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
       connection.complete();
     };
     const fail = (error: unknown) => {
-      if (isUnexpected(error)) logThrown(log, error, requestId ?? null);
+      if (isUnexpected(error)) errorLog.thrown(error, requestId ?? null);
       return single({ errors: [options.mask(error)] });
     };
     let document: ReturnType<typeof enveloped.parse>;
@@ -179,7 +178,7 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
         writeFinalError(connection, new Error('a subscription yielded something that is not a result'), requestId);
         return;
       }
-      logUnexpected(log, result, requestId ?? null);
+      errorLog.result(result, requestId ?? null);
       const cursor = result.extensions?.cursor;
       connection.next(JSON.stringify(result), typeof cursor === 'string' ? cursor : undefined);
       const waiting = connection.drained();
@@ -195,7 +194,7 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
 
   function writeFinalError(connection: SseConnection, error: unknown, requestId: string | undefined) {
     if (connection.closed) return;
-    if (isUnexpected(error)) logThrown(log, error, requestId ?? null);
+    if (isUnexpected(error)) errorLog.thrown(error, requestId ?? null);
     connection.next(JSON.stringify({ errors: [options.mask(error)] }));
     connection.complete();
   }
@@ -213,7 +212,7 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
       }
       stats.served++;
       run(req, res, params, ticket, json).catch((error: unknown) => {
-        logThrown(log, error, header(req, 'x-request-id') ?? null);
+        errorLog.thrown(error, header(req, 'x-request-id') ?? null);
         if (!res.headersSent) res.writeHead(500).end();
         else res.destroy();
       });

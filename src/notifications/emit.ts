@@ -27,6 +27,16 @@ export interface EmitterOptions {
   maxBatchRows?: number;
   /** Grouped transactions in flight at once (each on its own connection). */
   maxConcurrentBatches?: number;
+  /** Told of each committed batch and each failed publish (metrics). */
+  observer?: EmitObserver;
+}
+
+/** What the emitter reports as it works (observability/metrics.ts counts it). */
+export interface EmitObserver {
+  /** A grouped commit: how many emits it held and their deliveries by status. */
+  committed(emits: number, deliveries: { delivered: number; suppressed: number; duplicate: number }): void;
+  /** A publish after commit failed (subscribers catch up from the database). */
+  publishFailed(): void;
 }
 
 /** An emit waiting for its grouped commit. */
@@ -114,7 +124,18 @@ export class Emitter {
    * failed publish loses nothing (subscribers recover from the database); it is only logged.
    */
   private publish(outcome: Outcome) {
+    const { observer } = this.options;
+    if (observer) {
+      const counts = { delivered: 0, suppressed: 0, duplicate: 0 };
+      for (const { result } of outcome.plans) {
+        counts.delivered += result.deliveredCount;
+        counts.suppressed += result.suppressedCount;
+        counts.duplicate += result.duplicateCount;
+      }
+      observer.committed(outcome.plans.length, counts);
+    }
     this.options.bus.publishMany(outcome.messages).catch((error: Error) => {
+      observer?.publishFailed();
       this.options.log.warn(
         { err: error.message, users: outcome.messages.size },
         'publish failed; subscribers will catch up from the database',

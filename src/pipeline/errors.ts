@@ -7,42 +7,71 @@ import type { Logger } from '../logger.ts';
  * error.") logged once, with the request id that the client got in `x-request-id`, so an operator
  * can find the cause of the 500 or the masked error a user reports.
  *
- * Errors in results are logged here, before Yoga's masking (which comes later in the pipeline and
- * logs what it masks without a request id): `yogaLogger` skips those already logged. Errors thrown
- * outside execution are logged by the HTTP layer (http/graphql.ts) with the same id.
+ * Errors in results are logged by `plugin()`, before Yoga's masking (which comes later in the
+ * pipeline and logs what it masks without a request id): `yogaLogger` skips those already logged.
+ * Errors thrown outside execution are logged by the HTTP layer (http/graphql.ts) with the same id.
  */
-export function useErrorLog(log: Logger): Plugin {
-  return {
-    onExecute() {
-      return {
-        onExecuteDone({ result, args }) {
-          if (isAsyncIterable(result)) return;
-          logUnexpected(log, result, requestIdOf(args.contextValue));
+export class ErrorLog {
+  constructor(
+    private readonly log: Logger,
+    /** Told once per unexpected error (metrics). */
+    private readonly onUnexpected: () => void = () => {},
+  ) {}
+
+  plugin(): Plugin {
+    return {
+      onExecute: () => ({
+        onExecuteDone: ({ result, args }) => {
+          if (!isAsyncIterable(result)) this.result(result, requestIdOf(args.contextValue));
         },
-      };
-    },
-  };
+      }),
+    };
+  }
+
+  /** Logs the unexpected errors of a result (each once). */
+  result(result: ExecutionResult, requestId: string | null) {
+    for (const error of result.errors ?? []) {
+      if (!isUnexpected(error) || logged.has(error)) continue;
+      logged.add(error);
+      this.onUnexpected();
+      this.log.error({ err: error.originalError ?? error, requestId, path: error.path }, 'unexpected error');
+    }
+  }
+
+  /** Logs an error thrown while serving a request, unless it was logged already. */
+  thrown(error: unknown, requestId: string | null) {
+    if (typeof error === 'object' && error !== null) {
+      if (logged.has(error)) return;
+      logged.add(error);
+    }
+    this.onUnexpected();
+    this.log.error({ err: error, requestId }, 'request failed');
+  }
+
+  /** Yoga's logger: Herald's, without the errors logged here a second time. */
+  yogaLogger(): YogaLogger {
+    const log = this.log;
+    return {
+      // Yoga logs at debug on every request: build nothing unless debug is on.
+      debug: (...args: unknown[]) => {
+        if (log.isLevelEnabled('debug')) log.debug({ args }, 'yoga');
+      },
+      info: (...args: unknown[]) => log.info({ args }, 'yoga'),
+      warn: (...args: unknown[]) => log.warn({ args }, 'yoga'),
+      error: (...args: unknown[]) => {
+        const [first] = args;
+        if (typeof first === 'object' && first !== null && logged.has(first)) return;
+        if (first instanceof Error) {
+          this.onUnexpected();
+          log.error({ err: first }, 'unexpected error');
+        } else log.error({ args }, 'yoga');
+      },
+    };
+  }
 }
 
+/** Errors already logged (by any instance: an error object belongs to one request). */
 const logged = new WeakSet<object>();
-
-/** Logs the unexpected errors of a result (each once). */
-export function logUnexpected(log: Logger, result: ExecutionResult, requestId: string | null) {
-  for (const error of result.errors ?? []) {
-    if (!isUnexpected(error) || logged.has(error)) continue;
-    logged.add(error);
-    log.error({ err: error.originalError ?? error, requestId, path: error.path }, 'unexpected error');
-  }
-}
-
-/** Logs an error thrown while serving a request, unless it was logged already. */
-export function logThrown(log: Logger, error: unknown, requestId: string | null) {
-  if (typeof error === 'object' && error !== null) {
-    if (logged.has(error)) return;
-    logged.add(error);
-  }
-  log.error({ err: error, requestId }, 'request failed');
-}
 
 /** An error masking hides: not a GraphQL error, or one wrapping something that is not. */
 export function isUnexpected(error: unknown): boolean {
@@ -53,22 +82,4 @@ export function isUnexpected(error: unknown): boolean {
 function requestIdOf(context: unknown): string | null {
   if (typeof context !== 'object' || context === null || !('requestId' in context)) return null;
   return typeof context.requestId === 'string' ? context.requestId : null;
-}
-
-/** Yoga's logger: Herald's, without the errors logged above a second time. */
-export function yogaLogger(log: Logger): YogaLogger {
-  return {
-    // Yoga logs at debug on every request: build nothing unless debug is on.
-    debug: (...args: unknown[]) => {
-      if (log.isLevelEnabled('debug')) log.debug({ args }, 'yoga');
-    },
-    info: (...args: unknown[]) => log.info({ args }, 'yoga'),
-    warn: (...args: unknown[]) => log.warn({ args }, 'yoga'),
-    error: (...args: unknown[]) => {
-      const [first] = args;
-      if (typeof first === 'object' && first !== null && logged.has(first)) return;
-      if (first instanceof Error) log.error({ err: first }, 'unexpected error');
-      else log.error({ args }, 'yoga');
-    },
-  };
 }

@@ -20,14 +20,19 @@ import type { HubStream, StreamEvent, StreamSink } from '../delivery/hub.ts';
  * consumer then sends `complete` (see `endedWithError`), while a stream the server ends (shutdown)
  * just ends, and the client reconnects.
  */
-export function useHubSubscriptions(eventContext: Context): Plugin {
+export interface SubscriptionObserver {
+  /** A notification resolved for a stream, `lagMs` after it was committed. */
+  delivered(lagMs: number): void;
+}
+
+export function useHubSubscriptions(eventContext: Context, observer?: SubscriptionObserver): Plugin {
   return {
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(async (args: ExecutionArgs) => {
         const source = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in source)) return source;
         const results = isHubStream(source)
-          ? new HubResults(source, planFor(args), eventArgs(args), eventContext)
+          ? new HubResults(source, planFor(args), eventArgs(args), eventContext, observer)
           : new MappedResults(source[Symbol.asyncIterator](), args);
         if (isObject(args.contextValue)) endings.set(args.contextValue, results);
         return results;
@@ -111,6 +116,7 @@ class HubResults implements StreamSink, AsyncIterableIterator<ExecutionResult> {
     private readonly plan: CompiledQuery | null,
     private readonly args: ExecutionArgs,
     private readonly context: Context,
+    private readonly observer: SubscriptionObserver | undefined,
   ) {
     stream.attach(this);
   }
@@ -120,6 +126,7 @@ class HubResults implements StreamSink, AsyncIterableIterator<ExecutionResult> {
   }
 
   event(event: StreamEvent) {
+    if (this.observer && event.type === 'added') this.observer.delivered(Date.now() - event.notification.createdAt.getTime());
     if (this.pending) {
       this.pending = this.pending.then(async () => this.deliver(withCursor(await this.resolve(event), event)));
       return;
