@@ -216,6 +216,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     registry: sse,
     mask: (error) => toGraphQLError(maskError(error, 'Unexpected error.', isDev)),
     errors: errorLog,
+    eventContext,
     fallback: yoga,
   });
   const handler = createFrontDoor({

@@ -34,6 +34,8 @@ export interface GraphqlEndpointOptions {
   /** Yoga's masking, for errors thrown outside execution (a plugin's hook, the context). */
   mask: (error: unknown) => GraphQLError;
   errors: ErrorLog;
+  /** The context streams' events are resolved with (pipeline/subscriptions.ts). */
+  eventContext: Context;
   /** Yoga's node handler, for what this endpoint leaves to Yoga (multipart and other media types). */
   fallback: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -149,7 +151,14 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
       void iterator.return?.();
       return;
     }
-    pump(registry.open(req, res), iterator, endingOf(context), requestId);
+    const ending = endingOf(context);
+    // The stream lives for hours and its events are resolved with the shared event context: the
+    // arguments that the pipeline's per-event hooks keep say so, and let go of the opening
+    // request (its headers, its variables). Halves what an idle stream holds beyond Node's own.
+    args.contextValue = options.eventContext;
+    Reflect.deleteProperty(context, 'request');
+    Reflect.deleteProperty(context, 'params');
+    pump(registry.open(req, res), iterator, ending, requestId);
   }
 
   /**
