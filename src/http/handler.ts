@@ -109,14 +109,13 @@ function refuse(res: ServerResponse, status: number, code: string, message: stri
 }
 
 /**
- * 413, and the connection closes. What the client still sends is read and dropped for a moment
- * (closing a socket with unread data sends a reset, which can destroy the 413 before the client
- * reads it), then the connection is cut, however much is still coming.
+ * 413 at once, while the client may still be sending. What it still sends is read and dropped for
+ * a moment, so that it reads the 413 instead of a reset or EPIPE (closing a socket with unread data
+ * resets it; a `Connection: close` made clients fail writing under load), then the connection is
+ * cut, however much is still coming: memory never holds more than the limit.
  */
 function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number) {
-  refuse(res, 413, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${limit} bytes (MAX_REQUEST_BODY_BYTES).`, {
-    connection: 'close',
-  });
+  refuse(res, 413, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${limit} bytes (MAX_REQUEST_BODY_BYTES).`);
   req.resume();
   setTimeout(() => req.destroy(), 2_000).unref();
 }
