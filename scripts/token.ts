@@ -1,7 +1,7 @@
 // Mints a development token: npm run token -- --sub alice [--scope notifications:emit] [--expires 3600]
 import { parseArgs } from 'node:util';
 import { AuthError, EMIT_SCOPE, signToken, userIdOf } from '../src/auth/tokens.ts';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, loadTokenConfig } from '../src/config.ts';
 
 const USAGE = `usage: npm run token -- --sub <user id> [--scope <scopes>] [--expires <seconds>]
 
@@ -51,7 +51,7 @@ if (!Number.isSafeInteger(expires) || expires <= 0) fail('--expires must be a po
 
 let secret: string | undefined;
 try {
-  secret = loadConfig().JWT_SECRET;
+  secret = loadTokenConfig().JWT_SECRET;
 } catch (error) {
   if (error instanceof ConfigError) fail(error.message, 1);
   throw error;

@@ -188,6 +188,24 @@ export function loadConfig(env: Record<string, unknown> = process.env): Config {
   return withCors;
 }
 
+const tokenSchema = schema.pick({ NODE_ENV: true, JWT_SECRET: true, JWT_JWKS_URL: true });
+
+/**
+ * The bearer-token key, for `npm run token` (which must not need the server's other secrets, such
+ * as STREAM_TICKET_SECRET in production). Same rules for JWT_SECRET as loadConfig.
+ */
+export function loadTokenConfig(env: Record<string, unknown> = process.env): { JWT_SECRET: string | undefined } {
+  const config = parseEnv(tokenSchema, env);
+  const secret = config.JWT_SECRET;
+  if (config.NODE_ENV === 'production' && secret !== undefined && (secret === DEV_JWT_SECRET || secret.length < 32)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  JWT_SECRET: set a secret of at least 32 characters (NODE_ENV=production refuses the development default)',
+    );
+  }
+  if (secret === undefined && !config.JWT_JWKS_URL && config.NODE_ENV !== 'production') return { JWT_SECRET: DEV_JWT_SECRET };
+  return { JWT_SECRET: secret };
+}
+
 const databaseSchema = schema.pick({ DATABASE_URL: true, HERALD_DATA_DIR: true });
 
 /**

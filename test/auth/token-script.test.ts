@@ -33,6 +33,12 @@ describe('npm run token', () => {
     expect(token(['--sub', 'a'.repeat(256)]).status).toBe(2);
   });
 
+  it("mints in production with JWT_SECRET alone (the server's other secrets are not its business)", () => {
+    const run = token(['--sub', 'alice'], { NODE_ENV: 'production', JWT_SECRET: 'production-secret-that-is-long-enough-0123' });
+    expect(run.status).toBe(0);
+    expect(decodeJwt(run.stdout.trim())).toMatchObject({ sub: 'alice' });
+  });
+
   it('says so when only JWKS is configured (no HS256 secret to sign with)', () => {
     const run = token(['--sub', 'alice'], { JWT_JWKS_URL: 'https://issuer.example/jwks' });
     expect(run.status).toBe(1);
