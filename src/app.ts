@@ -156,6 +156,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     return defaultMaskError(error, message, dev);
   };
   const errorLog = new ErrorLog(log, metrics?.unexpectedError);
+  const mask = (error: unknown) => toGraphQLError(maskError(error, 'Unexpected error.', isDev));
   const eventContext: Context = { services, auth: null, authError: null, lastEventId: null, requestId: null };
   const userPlugins = options.plugins ?? [];
   const yoga = createYoga<Record<string, unknown>, Context>({
@@ -195,12 +196,13 @@ export async function createApp(options: AppOptions): Promise<App> {
       // Queries and mutations run compiled (graphql-jit); subscriptions' events too (useHubSubscriptions).
       useGraphQlJit(),
       useGraphQLSSE({ endpoint: STREAM_PATH }),
-      useHubSubscriptions(eventContext, metrics?.subscriptions),
       useReleaseContext(),
       errorLog.plugin(),
       ...(metrics?.plugins ?? []),
       ...(config.BENCH_STATS ? [useStats(services, sse, () => graphql.stats())] : []),
       ...userPlugins,
+      // Last: it opens streams and stops there (see pipeline/subscriptions.ts).
+      useHubSubscriptions({ eventContext, mask: errorLog.masking(mask), observer: metrics?.subscriptions }),
     ],
   });
 
@@ -214,7 +216,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const graphql = createGraphqlEndpoint({
     yoga,
     registry: sse,
-    mask: (error) => toGraphQLError(maskError(error, 'Unexpected error.', isDev)),
+    mask,
     errors: errorLog,
     eventContext,
     fallback: yoga,

@@ -48,8 +48,12 @@ export interface EndpointStats {
 }
 
 export interface GraphqlEndpoint {
-  /** Serves one operation whose parameters were read (`body`: the bytes, for a hand-over to Yoga). */
-  serve(req: IncomingMessage, res: ServerResponse, params: Params, ticket: string | null, body: Buffer | null): void;
+  /**
+   * Serves one operation whose parameters were read (`body`: the bytes, for a hand-over to Yoga;
+   * `headers`: the front door's, for every response: written with the status line, never stored
+   * on the response, which a stream would keep for hours).
+   */
+  serve(req: IncomingMessage, res: ServerResponse, params: Params, ticket: string | null, body: Buffer | null, headers: Headers): void;
   stats(): EndpointStats;
 }
 
@@ -58,7 +62,14 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
   const { Request } = yoga.fetchAPI;
   const stats: EndpointStats = { served: 0, yoga: 0 };
 
-  async function run(req: IncomingMessage, res: ServerResponse, params: Params, ticket: string | null, json: JsonType | null) {
+  async function run(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: Params,
+    ticket: string | null,
+    json: JsonType | null,
+    headers: Headers,
+  ) {
     const requestId = header(req, 'x-request-id');
     const request = new Request(`http://${header(req, 'host') ?? 'localhost'}${req.url ?? '/'}`, {
       method: req.method ?? 'GET',
@@ -67,8 +78,8 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
     const enveloped = yoga.getEnveloped({ request, params });
     // A client asking for an event stream only gets its single result as one event, as from Yoga.
     const single = async (result: ExecutionResult) => {
-      if (json) return sendResult(res, result, json, yoga.fetchAPI);
-      const connection = registry.open(req, res);
+      if (json) return sendResult(res, result, json, yoga.fetchAPI, headers);
+      const connection = registry.open(req, res, headers);
       connection.next(JSON.stringify(result));
       connection.complete();
     };
@@ -95,7 +106,7 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
     const stream = acceptsEventStream(req.headers.accept);
     if (subscription && !stream) {
       // What Yoga answers: no result processor for a stream in the accepted media types.
-      res.writeHead(406, { accept: 'text/event-stream' }).end();
+      res.writeHead(406, { ...headers, accept: 'text/event-stream' }).end();
       return;
     }
     let context: Context;
@@ -113,7 +124,7 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
       const body = JSON.stringify({
         errors: [{ message: context.authError ?? 'Invalid stream ticket', extensions: { code: 'UNAUTHENTICATED' } }],
       });
-      res.writeHead(401, { 'content-type': 'application/json; charset=utf-8' }).end(body);
+      res.writeHead(401, { ...headers, 'content-type': 'application/json; charset=utf-8' }).end(body);
       return;
     }
     const args: ExecutionArgs = {
@@ -138,7 +149,7 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
     try {
       result = await enveloped.subscribe(args);
     } catch (error) {
-      const connection = registry.open(req, res);
+      const connection = registry.open(req, res, headers);
       writeFinalError(connection, error, requestId);
       return;
     }
@@ -156,73 +167,31 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
     // arguments that the pipeline's per-event hooks keep say so, and let go of the opening
     // request (its headers, its variables). Halves what an idle stream holds beyond Node's own.
     args.contextValue = options.eventContext;
-    Reflect.deleteProperty(context, 'request');
-    Reflect.deleteProperty(context, 'params');
-    pump(registry.open(req, res), iterator, ending, requestId);
-  }
-
-  /**
-   * Writes a stream's results as they come: each `next` event carries its result's resume cursor
-   * as the SSE `id:`; the next result is taken once the socket has room (backpressure reaches the
-   * hub's replay through the results' queue).
-   */
-  function pump(
-    connection: SseConnection,
-    iterator: AsyncIterator<unknown>,
-    ending: { readonly failed: boolean },
-    requestId: string | undefined,
-  ) {
-    connection.onClose = { connectionClosed: () => void iterator.return?.() };
-    const onItem = (item: IteratorResult<unknown>) => {
-      if (connection.closed) return;
-      if (item.done) {
-        // Ended by an error (expired token or cursor): `complete`, the client must not retry as is.
-        // Ended by the server (shutdown): no `complete`, the client reconnects.
-        if (ending.failed) connection.complete();
-        else connection.end();
-        return;
-      }
-      const result = item.value;
-      if (!isResult(result)) {
-        writeFinalError(connection, new Error('a subscription yielded something that is not a result'), requestId);
-        return;
-      }
-      errorLog.result(result, requestId ?? null);
-      const cursor = result.extensions?.cursor;
-      connection.next(JSON.stringify(result), typeof cursor === 'string' ? cursor : undefined);
-      const waiting = connection.drained();
-      if (connection.res.writableLength === 0) step();
-      else void waiting.then(step);
-    };
-    const onError = (error: unknown) => writeFinalError(connection, error, requestId);
-    const step = () => {
-      iterator.next().then(onItem, onError);
-    };
-    step();
+    Reflect.set(context, 'request', undefined);
+    Reflect.set(context, 'params', undefined);
+    new StreamPump(registry.open(req, res, headers), iterator, ending, requestId ?? null, errorLog, options.mask).step();
   }
 
   function writeFinalError(connection: SseConnection, error: unknown, requestId: string | undefined) {
-    if (connection.closed) return;
-    if (isUnexpected(error)) errorLog.thrown(error, requestId ?? null);
-    connection.next(JSON.stringify({ errors: [options.mask(error)] }));
-    connection.complete();
+    finalError(connection, error, requestId ?? null, errorLog, options.mask);
   }
 
   return {
-    serve(req, res, params, ticket, body) {
+    serve(req, res, params, ticket, body, headers) {
       const accept = req.headers.accept;
       const json = jsonResponseType(accept);
       if (!json && !acceptsEventStream(accept)) {
         // multipart/mixed, or nothing Herald serves (406): Yoga's result processors answer.
         stats.yoga++;
         if (body) Object.assign(req, { body });
+        for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
         options.fallback(req, res);
         return;
       }
       stats.served++;
-      run(req, res, params, ticket, json).catch((error: unknown) => {
+      run(req, res, params, ticket, json, headers).catch((error: unknown) => {
         errorLog.thrown(error, header(req, 'x-request-id') ?? null);
-        if (!res.headersSent) res.writeHead(500).end();
+        if (!res.headersSent) res.writeHead(500, headers).end();
         else res.destroy();
       });
     },
@@ -230,17 +199,87 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
   };
 }
 
+/**
+ * Writes a stream's results as they come: each `next` event carries its result's resume cursor as
+ * the SSE `id:`; the next result is taken once the socket has room (backpressure reaches the hub's
+ * replay through the results' queue).
+ *
+ * A class, not closures: it lives as long as the stream, and under tsx (esbuild's keepNames) every
+ * named closure carries its own `name` property (about 250 bytes each, measured), which an idle
+ * stream would hold four times over.
+ */
+class StreamPump {
+  constructor(
+    private readonly connection: SseConnection,
+    private readonly iterator: AsyncIterator<unknown>,
+    private readonly ending: { readonly failed: boolean },
+    private readonly requestId: string | null,
+    private readonly errors: ErrorLog,
+    private readonly mask: (error: unknown) => GraphQLError,
+  ) {
+    connection.onClose = this;
+  }
+
+  connectionClosed() {
+    void this.iterator.return?.();
+  }
+
+  step() {
+    this.iterator.next().then(
+      (item) => this.write(item),
+      (error: unknown) => finalError(this.connection, error, this.requestId, this.errors, this.mask),
+    );
+  }
+
+  private write(item: IteratorResult<unknown>) {
+    const connection = this.connection;
+    if (connection.closed) return;
+    if (item.done) {
+      // Ended by an error (expired token or cursor): `complete`, the client must not retry as is.
+      // Ended by the server (shutdown): no `complete`, the client reconnects.
+      if (this.ending.failed) connection.complete();
+      else connection.end();
+      return;
+    }
+    const result = item.value;
+    if (!isResult(result)) {
+      finalError(connection, new Error('a subscription yielded something that is not a result'), this.requestId, this.errors, this.mask);
+      return;
+    }
+    this.errors.result(result, this.requestId);
+    const cursor = result.extensions?.cursor;
+    connection.next(JSON.stringify(result), typeof cursor === 'string' ? cursor : undefined);
+    const waiting = connection.drained();
+    if (connection.res.writableLength === 0) this.step();
+    else void waiting.then(() => this.step());
+  }
+}
+
+/** The error a stream ends with, as its last event, then `complete`. */
+function finalError(
+  connection: SseConnection,
+  error: unknown,
+  requestId: string | null,
+  errors: ErrorLog,
+  mask: (error: unknown) => GraphQLError,
+) {
+  if (connection.closed) return;
+  if (isUnexpected(error)) errors.thrown(error, requestId);
+  connection.next(JSON.stringify({ errors: [mask(error)] }));
+  connection.complete();
+}
+
 /** Writes a single result: 200 JSON when it has no errors, otherwise Yoga's response for it. */
-async function sendResult(res: ServerResponse, result: ExecutionResult, type: JsonType, fetchAPI: FetchAPI) {
+async function sendResult(res: ServerResponse, result: ExecutionResult, type: JsonType, fetchAPI: FetchAPI, extra: Headers) {
   if (!result.errors?.length) {
     const text = JSON.stringify(result);
-    res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(text) });
+    res.writeHead(200, { ...extra, 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(text) });
     res.end(text);
     return;
   }
   const response = await processRegularResult(result, fetchAPI, type);
   const text = await response.text();
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...extra };
   response.headers.forEach((value, name) => {
     headers[name] = value;
   });
@@ -248,6 +287,9 @@ async function sendResult(res: ServerResponse, result: ExecutionResult, type: Js
   res.writeHead(response.status, headers);
   res.end(text);
 }
+
+/** Response headers as name -> value. */
+export type Headers = Record<string, string>;
 
 type FetchAPI = YogaServerInstance<Record<string, unknown>, Context>['fetchAPI'];
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CorsPolicy, corsHeaders, originAllowed, preflightHeaders } from './cors.ts';
-import type { GraphqlEndpoint } from './graphql.ts';
+import type { GraphqlEndpoint, Headers } from './graphql.ts';
 import { paramsFromSearch, parseParams, readBody, splitUrl, withBody } from './request.ts';
 
 /**
@@ -39,47 +39,53 @@ export function createFrontDoor(options: FrontDoorOptions) {
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     req.headers['x-request-id'] = requestId;
-    res.setHeader('x-request-id', requestId);
+    // Passed along and written with the status line rather than set on `res`: a header set on a
+    // response is kept by it for its whole life, hours for a stream.
+    const headers: Headers = { 'x-request-id': requestId };
+    const toYoga = (request: IncomingMessage) => {
+      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+      yoga(request, res);
+    };
 
     const url = splitUrl(req.url);
     if (url.path !== options.graphqlPath && url.path !== options.streamPath) {
-      yoga(req, res);
+      toYoga(req);
       return;
     }
     const origin = req.headers.origin;
     if (origin !== undefined) {
       if (!originAllowed(cors, origin, req.headers.host)) {
-        refuse(res, 403, 'FORBIDDEN', `Origin ${origin} is not allowed (CORS_ORIGINS lists the origins allowed).`);
+        refuse(res, 403, 'FORBIDDEN', `Origin ${origin} is not allowed (CORS_ORIGINS lists the origins allowed).`, headers);
         return;
       }
       if (req.method === 'OPTIONS') {
         const requested = req.headers['access-control-request-headers'];
-        res.writeHead(204, preflightHeaders(cors, origin, typeof requested === 'string' ? requested : undefined)).end();
+        res.writeHead(204, { ...headers, ...preflightHeaders(cors, origin, typeof requested === 'string' ? requested : undefined) }).end();
         return;
       }
-      for (const [name, value] of Object.entries(corsHeaders(cors, origin))) res.setHeader(name, value);
+      Object.assign(headers, corsHeaders(cors, origin));
     }
 
     if (req.method === 'POST') {
       const type = req.headers['content-type'] ?? '';
       if (SIMPLE_BODY.test(type)) {
-        refuse(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send GraphQL requests as application/json.');
+        refuse(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send GraphQL requests as application/json.', headers);
         return;
       }
       const length = Number(req.headers['content-length']);
       if (length > options.maxBodyBytes) {
-        tooLarge(req, res, options.maxBodyBytes);
+        tooLarge(req, res, options.maxBodyBytes, headers);
         return;
       }
       void readBody(req, options.maxBodyBytes).then((body) => {
         if (!body.ok) {
-          if (body.reason === 'too-large') tooLarge(req, res, options.maxBodyBytes);
+          if (body.reason === 'too-large') tooLarge(req, res, options.maxBodyBytes, headers);
           else res.destroy();
           return;
         }
         const params = !options.yogaOnly && url.path === options.graphqlPath && JSON_BODY.test(type) ? parseParams(body.bytes) : null;
-        if (params) graphql.serve(req, res, params, null, body.bytes);
-        else yoga(withBody(req, body.bytes), res);
+        if (params) graphql.serve(req, res, params, null, body.bytes, headers);
+        else toYoga(withBody(req, body.bytes));
       });
       return;
     }
@@ -88,11 +94,11 @@ export function createFrontDoor(options: FrontDoorOptions) {
       const search = new URLSearchParams(url.query);
       const params = paramsFromSearch(search);
       if (params) {
-        graphql.serve(req, res, params, search.get('ticket'), null);
+        graphql.serve(req, res, params, search.get('ticket'), null, headers);
         return;
       }
     }
-    yoga(req, res);
+    toYoga(req);
   };
 }
 
@@ -114,8 +120,8 @@ function refuse(res: ServerResponse, status: number, code: string, message: stri
  * resets it; a `Connection: close` made clients fail writing under load), then the connection is
  * cut, however much is still coming: memory never holds more than the limit.
  */
-function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number) {
-  refuse(res, 413, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${limit} bytes (MAX_REQUEST_BODY_BYTES).`);
+function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number, headers: Headers) {
+  refuse(res, 413, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${limit} bytes (MAX_REQUEST_BODY_BYTES).`, headers);
   req.resume();
   setTimeout(() => req.destroy(), 2_000).unref();
 }

@@ -48,6 +48,18 @@ export class ErrorLog {
     this.log.error({ err: error, requestId }, 'request failed');
   }
 
+  /** `mask`, logging (once, with the request id) the unexpected errors it hides. */
+  masking(mask: (error: unknown) => GraphQLError): (error: unknown, requestId: string | null) => GraphQLError {
+    return (error, requestId) => {
+      if (isUnexpected(error) && !(typeof error === 'object' && error !== null && logged.has(error))) {
+        if (typeof error === 'object' && error !== null) logged.add(error);
+        this.onUnexpected();
+        this.log.error({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId }, 'unexpected error');
+      }
+      return mask(error);
+    };
+  }
+
   /** Yoga's logger: Herald's, without the errors logged here a second time. */
   yogaLogger(): YogaLogger {
     const log = this.log;
