@@ -59,11 +59,13 @@ export function useHubSubscriptions(options: SubscribeStepOptions): Plugin {
       if (isContext(args.contextValue)) releaseContext(args.contextValue);
     }
     const requestId = isContext(args.contextValue) ? args.contextValue.requestId : null;
-    const streamMask = (error: unknown) => mask(error, requestId);
-    if (!(Symbol.asyncIterator in source)) return masked(source, streamMask);
+    // Not a closure over requestId: streams keep it for hours, and tsx names every closure (a
+    // property of its own, about 250 bytes).
+    const masking = new Masking(mask, requestId);
+    if (!(Symbol.asyncIterator in source)) return masking.result(source);
     const results = isHubStream(source)
-      ? new HubResults(source, planFor(args), eventArgs(args), eventContext, streamMask, observer)
-      : new MappedResults(source[Symbol.asyncIterator](), args, streamMask);
+      ? new HubResults(source, planFor(args), eventArgs(args), eventContext, masking, observer)
+      : new MappedResults(source[Symbol.asyncIterator](), args, masking);
     if (isObject(args.contextValue)) endings.set(args.contextValue, results);
     return results;
   }
@@ -72,10 +74,22 @@ export function useHubSubscriptions(options: SubscribeStepOptions): Plugin {
 /** Masks an error for the client (`requestId`: the opening request's, for the log). */
 export type Mask = (error: unknown, requestId: string | null) => GraphQLError;
 
-/** The result with its errors masked (an expected error, a GraphQLError with a code, passes as it is). */
-function masked(result: ExecutionResult, mask: (error: unknown) => GraphQLError): ExecutionResult {
-  if (!result.errors?.length) return result;
-  return { ...result, errors: result.errors.map(mask) };
+/** A stream's masking: its opening request's id goes to the log with what is hidden. */
+class Masking {
+  constructor(
+    private readonly mask: Mask,
+    private readonly requestId: string | null,
+  ) {}
+
+  error(error: unknown): GraphQLError {
+    return this.mask(error, this.requestId);
+  }
+
+  /** The result with its errors masked (an expected error, a GraphQLError with a code, passes as it is). */
+  result(result: ExecutionResult): ExecutionResult {
+    if (!result.errors?.length) return result;
+    return { ...result, errors: result.errors.map((error) => this.error(error)) };
+  }
 }
 
 /**
@@ -157,7 +171,7 @@ class HubResults implements StreamSink, AsyncIterableIterator<ExecutionResult> {
     private readonly plan: CompiledQuery | null,
     private readonly args: ExecutionArgs,
     private readonly context: Context,
-    private readonly mask: (error: unknown) => GraphQLError,
+    private readonly masking: Masking,
     private readonly observer: SubscriptionObserver | undefined,
   ) {
     stream.attach(this);
@@ -185,7 +199,7 @@ class HubResults implements StreamSink, AsyncIterableIterator<ExecutionResult> {
   fail(error: unknown) {
     void this.after(() => {
       if (this.finished) return;
-      this.deliver({ errors: [this.mask(error)] });
+      this.deliver({ errors: [this.masking.error(error)] });
       this.failed = true;
       this.finish();
     });
@@ -230,7 +244,7 @@ class HubResults implements StreamSink, AsyncIterableIterator<ExecutionResult> {
 
   private deliver(unmasked: ExecutionResult) {
     if (this.finished) return;
-    const result = masked(unmasked, this.mask);
+    const result = this.masking.result(unmasked);
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;
@@ -259,7 +273,7 @@ class MappedResults implements AsyncIterableIterator<ExecutionResult> {
   constructor(
     private readonly source: AsyncIterator<unknown>,
     private readonly args: ExecutionArgs,
-    private readonly mask: (error: unknown) => GraphQLError,
+    private readonly masking: Masking,
   ) {}
 
   [Symbol.asyncIterator]() {
@@ -275,14 +289,14 @@ class MappedResults implements AsyncIterableIterator<ExecutionResult> {
       // An error raised by the stream reaches the client as a final result with its code.
       this.finished = true;
       this.failed = true;
-      return { value: { errors: [this.mask(error)] }, done: false };
+      return { value: { errors: [this.masking.error(error)] }, done: false };
     }
     if (item.done) {
       this.finished = true;
       return { value: undefined, done: true };
     }
     const result = await execute({ ...this.args, rootValue: item.value });
-    return { value: withCursor(masked(result, this.mask), item.value), done: false };
+    return { value: withCursor(this.masking.result(result), item.value), done: false };
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
