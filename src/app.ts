@@ -133,7 +133,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     log,
   });
   const stopRetention = startRetention({
-    prisma: db.prisma,
+    sql: db.sql,
     bus,
     log,
     retentionDays: config.RETENTION_DAYS,

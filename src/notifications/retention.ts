@@ -1,10 +1,11 @@
-import type { PrismaClient } from '../db/index.ts';
+import type { Sql } from '../db/index.ts';
 import type { Bus } from '../delivery/bus.ts';
 import { isRetriableTransactionError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { type PrunedInbox, pruneNotifications, releaseIdempotencyKeys } from '../store/retention.ts';
 
 export interface RetentionOptions {
-  prisma: PrismaClient;
+  sql: Sql;
   bus: Bus;
   log: Logger;
   retentionDays: number;
@@ -22,28 +23,9 @@ export async function pruneExpired(options: RetentionOptions, now = new Date()):
   const batchSize = options.batchSize ?? 5_000;
   let total = 0;
   for (;;) {
-    let rows: { user_id: string; unread_count: number; version: bigint; n: number }[];
+    let rows: PrunedInbox[];
     try {
-      rows = await options.prisma.$queryRawUnsafe(
-        `WITH doomed AS (
-           SELECT id FROM notification WHERE created_at < $1 LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
-         ),
-         del AS (
-           DELETE FROM notification n USING doomed d WHERE n.id = d.id
-           RETURNING n.recipient_id, n.seq, (n.read_at IS NULL AND n.archived_at IS NULL) AS unread
-         ),
-         agg AS (
-           SELECT recipient_id, max(seq) AS max_seq, count(*) FILTER (WHERE unread)::int AS unread, count(*)::int AS n
-           FROM del GROUP BY recipient_id
-         )
-         UPDATE inbox_state s SET
-           pruned_through_seq = GREATEST(s.pruned_through_seq, agg.max_seq),
-           unread_count = s.unread_count - agg.unread,
-           version = s.version + 1
-         FROM agg WHERE s.user_id = agg.recipient_id
-         RETURNING s.user_id, s.unread_count, s.version, agg.n`,
-        cutoff,
-      );
+      rows = await pruneNotifications(options.sql, cutoff, batchSize);
     } catch (error) {
       if (isRetriableTransactionError(error)) continue;
       throw error;
@@ -54,10 +36,7 @@ export async function pruneExpired(options: RetentionOptions, now = new Date()):
       void options.bus.publish(r.user_id, { v: Number(r.version), unread: r.unread_count }).catch(() => {});
     }
   }
-  await options.prisma.$executeRawUnsafe(
-    `UPDATE notification SET idempotency_key = NULL WHERE idempotency_key IS NOT NULL AND created_at < $1`,
-    new Date(now.getTime() - options.idempotencyTtlHours * 3_600_000),
-  );
+  await releaseIdempotencyKeys(options.sql, new Date(now.getTime() - options.idempotencyTtlHours * 3_600_000));
   if (total > 0) options.log.info({ pruned: total, cutoff }, 'retention: pruned old notifications');
   return total;
 }

@@ -69,7 +69,7 @@ describe.each(BACKENDS)('live delivery (%s)', (backend) => {
     await emit(['expired-cursor'], 'two');
     const s = t.app.services;
     await pruneExpired(
-      { prisma: s.db.prisma, bus: s.bus, log: s.log, retentionDays: 1, idempotencyTtlHours: 24 },
+      { sql: s.db.sql, bus: s.bus, log: s.log, retentionDays: 1, idempotencyTtlHours: 24 },
       new Date(Date.now() + 2 * 86_400_000),
     );
     const old = await t.subscribe(NotificationAdded, { after: encodeCursor(1) }, { token });
