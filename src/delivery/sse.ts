@@ -25,6 +25,13 @@ const HEADERS = {
   'X-Accel-Buffering': 'no',
 };
 
+/**
+ * Why a stream closed: the client went (`client`), it ended for good with `complete` (an error:
+ * expired token or cursor), the server ended it without `complete` (shutdown; the client
+ * reconnects), or it fell too far behind (`slow`).
+ */
+export type CloseReason = 'client' | 'complete' | 'server' | 'slow';
+
 /** One open SSE response. */
 export class SseConnection {
   closed = false;
@@ -44,7 +51,7 @@ export class SseConnection {
       this.registry.counters.droppedSlow++;
       this.registry.log.info({ unsent: this.res.writableLength }, 'slow reader dropped');
       this.res.destroy();
-      this.release();
+      this.release('slow');
     }
   }
 
@@ -70,19 +77,21 @@ export class SseConnection {
   /** Ends the stream for good: the client must not reconnect. */
   complete() {
     this.write('event: complete\ndata:\n\n');
-    this.end();
+    this.end('complete');
   }
 
   /** Ends the response after what is unsent, without `complete` (the client reconnects). */
-  end() {
+  end(reason: CloseReason = 'server') {
     if (this.closed) return;
-    this.release();
+    this.release(reason);
     this.res.end();
   }
 
-  release() {
+  /** Lets go of the connection, counted under `reason` (the client's going, unless said otherwise). */
+  release(reason: CloseReason = 'client') {
     if (this.closed) return;
     this.closed = true;
+    this.registry.counters.closed[reason]++;
     this.registry.delete(this);
     const onClose = this.onClose;
     this.onClose = undefined;
@@ -94,7 +103,7 @@ export class SseConnection {
 export class SseRegistry {
   private readonly connections = new Set<SseConnection>();
   private readonly timer: NodeJS.Timeout;
-  readonly counters = { opened: 0, droppedSlow: 0 };
+  readonly counters = { opened: 0, droppedSlow: 0, closed: { client: 0, complete: 0, server: 0, slow: 0 } satisfies Record<CloseReason, number> };
   readonly bufferLimitBytes: number;
   readonly log: Logger;
 

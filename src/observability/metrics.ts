@@ -84,6 +84,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
     'Subscriptions closed (client gone, shutdown, expiry, failure)',
     () => options.hub().counters.closed,
   );
+  new Counter({
+    name: 'herald_sse_streams_closed_total',
+    help: 'SSE streams closed, by reason: client (gone), complete (ended by an error), server (shutdown), slow (dropped)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(options.sse().counters.closed)) this.inc({ reason }, n);
+    },
+  });
   counters(
     'herald_slow_readers_dropped_total',
     'SSE streams dropped because their unsent data passed the limit',

@@ -57,6 +57,22 @@ describe('/metrics', () => {
     expect(text).not.toContain(user);
     await stream.close();
   });
+
+  it('counts closed streams by reason: the client left, or the stream ended with complete', async () => {
+    const read = async () => {
+      const text = await (await fetch(`${origin}/metrics`)).text();
+      const n = (reason: string) => sample(text, 'herald_sse_streams_closed_total', { reason }) ?? 0;
+      return { client: n('client'), complete: n('complete') };
+    };
+    const before = await read();
+    const leaving = await t.subscribe(NotificationAdded, {}, { token: await t.token('metrics-leaver') });
+    await leaving.close();
+    // A token that expires ends its stream with UNAUTHENTICATED and `complete`.
+    const expiring = await t.subscribe(NotificationAdded, {}, { token: await t.token('metrics-expiring', { expiresInSeconds: 2 }) });
+    const { result } = await expiring.nextResult(10_000);
+    expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    await expect.poll(read, { timeout: 5_000 }).toEqual({ client: before.client + 1, complete: before.complete + 1 });
+  });
 });
 
 describe('/metrics access', () => {
