@@ -144,7 +144,6 @@ export async function createApp(options: AppOptions): Promise<App> {
   const contextFor = createContextFactory(services);
   const isDev = config.NODE_ENV === 'development';
   const maskError = (error: unknown, message: string, dev?: boolean): Error => {
-    if (process.env.DEBUG_ERRORS) console.error(error);
     if (isDatabaseUnavailable(error)) {
       return createGraphQLError(
         'The database is unavailable. Retry with the same idempotencyKey: an emit whose commit was under way may have been stored, and the retry then answers DUPLICATE.',
