@@ -14,10 +14,10 @@ export function redactUrl(url: string): string {
 /**
  * The process logger (JSON lines on stdout). A URL logged as `url`, or within `req` (pino's
  * request serializer), has its stream ticket redacted: a ticket in a log could be replayed until
- * it is used or expires.
+ * it is used or expires. `destination`: stdout unless given (tests).
  */
-export function createLogger(level: string): Logger {
-  return pino({
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service: 'herald' },
     serializers: {
@@ -28,5 +28,6 @@ export function createLogger(level: string): Logger {
         return { ...serialized, url: redactUrl(serialized.url) };
       },
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

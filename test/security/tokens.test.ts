@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMIT_SCOPE } from '../../src/auth/tokens.ts';
-import { redactUrl } from '../../src/logger.ts';
+import { createLogger, redactUrl } from '../../src/logger.ts';
 import { until } from '../client/harness.ts';
 import { Emit, StreamTicket, UnreadCount } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -226,7 +226,8 @@ describe('stream tickets', () => {
     const url = new URL(`${await hsApp.listen()}/graphql`);
     url.searchParams.set('query', INBOX);
     url.searchParams.set('ticket', ticket);
-    const response = await fetch(url, { headers: { accept: 'text/event-stream' } });
+    // A stream that opened (the ticket was accepted) is cut after a moment: the status says enough.
+    const response = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(3_000) });
     const text = await response.text().catch(() => '');
     return { status: response.status, body: response.status === 200 ? text : JSON.parse(text) };
   }
@@ -314,7 +315,28 @@ describe('stream tickets', () => {
 });
 
 describe('logs', () => {
-  it('redact the ticket query parameter of a logged URL', () => {
+  it("redact the ticket of a logged url and of a logged request (pino's req)", async () => {
+    const lines: string[] = [];
+    const log = createLogger('info', { write: (line: string) => void lines.push(line) });
+    const server = createServer((req, res) => {
+      log.info({ req, url: req.url }, 'request');
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      await fetch(`http://127.0.0.1:${port}/graphql?query=subscription%7Bx%7D&ticket=eyJ.secret-part.sig`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toMatch(/secret-part/);
+    const entry = JSON.parse(lines[0] ?? '{}');
+    expect(entry.url).toBe('/graphql?query=subscription%7Bx%7D&ticket=[redacted]');
+    expect(entry.req.url).toBe('/graphql?query=subscription%7Bx%7D&ticket=[redacted]');
+  });
+
+  it('redact the ticket query parameter wherever it is in the URL', () => {
     expect(redactUrl('/graphql?query=subscription%7Bx%7D&ticket=eyJabc.def.ghi&variables=%7B%7D')).toBe(
       '/graphql?query=subscription%7Bx%7D&ticket=[redacted]&variables=%7B%7D',
     );
