@@ -78,7 +78,8 @@ interface TimeRules {
 }
 
 /**
- * Checks `exp`, `iat` and `nbf` beyond jose's checks. `exp` is exact (no tolerance): the hub ends
+ * What jose leaves to check of `exp` and `iat` (jose checks `nbf`, and `iat` against the maximum
+ * age and the clock tolerance). `exp` is exact (jose would apply the tolerance): the hub ends
  * a stream at `exp` to the second, so a token past it would open a stream only to end it. A
  * lifetime beyond the maximum is refused at once rather than when its `iat` grows too old, so a
  * misconfigured issuer is seen on the first request, not a day later.
