@@ -10,7 +10,7 @@ JWT_JWKS_URL: the development secret). With only JWT_JWKS_URL configured, mint t
 
   --sub <user id>      the user id (the token's "sub"), 1 to 255 characters
   --scope <scopes>     space-separated scopes; "${EMIT_SCOPE}" makes a producer
-  --expires <seconds>  lifetime in seconds (default 3600)
+  --expires <seconds>  lifetime in seconds (default 3600, at most JWT_MAX_TOKEN_AGE_SECONDS: 86400 unless set)
   -h, --help           this help
 
 examples:
@@ -50,11 +50,14 @@ const expires = Number(values.expires);
 if (!Number.isSafeInteger(expires) || expires <= 0) fail('--expires must be a positive whole number of seconds');
 
 let secret: string | undefined;
+let maxAge: number;
 try {
-  secret = loadTokenConfig().JWT_SECRET;
+  ({ JWT_SECRET: secret, JWT_MAX_TOKEN_AGE_SECONDS: maxAge } = loadTokenConfig());
 } catch (error) {
   if (error instanceof ConfigError) fail(error.message, 1);
   throw error;
 }
+// Herald refuses tokens that live longer (JWT_MAX_TOKEN_AGE_SECONDS): say so now, not at the first request.
+if (expires > maxAge) fail(`--expires must be at most ${maxAge} s (JWT_MAX_TOKEN_AGE_SECONDS)`);
 if (secret === undefined) fail('No JWT_SECRET is configured (JWT_JWKS_URL only): Herald accepts no HS256 token to mint', 1);
 console.log(await signToken(secret, { sub: values.sub, scope: values.scope, expiresInSeconds: expires }));

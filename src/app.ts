@@ -11,6 +11,7 @@ import {
   useReadinessCheck,
   type YogaServerInstance,
 } from 'graphql-yoga';
+import { createMemoryTicketLedger, createRedisTicketLedger } from './auth/tickets.ts';
 import { createAuthenticator } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { type Context, createContextFactory, type Services } from './context.ts';
@@ -124,7 +125,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     maxConcurrentBatches: config.EMIT_CONCURRENT_COMMITS,
     ...(metrics ? { observer: metrics.emits } : {}),
   });
-  const authenticator = createAuthenticator(config, log);
+  // Used stream tickets: shared through Redis, so that a ticket opens one stream on any instance.
+  const tickets = config.REDIS_URL ? createRedisTicketLedger(config.REDIS_URL, config.REDIS_PREFIX, log) : createMemoryTicketLedger();
+  const authenticator = createAuthenticator(config, log, tickets);
   const services: Services = { config, db, bus, hub, emitter, authenticator, presence, log };
   const sse = new SseRegistry({
     heartbeatMs: config.HEARTBEAT_INTERVAL_MS,
@@ -246,6 +249,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       hub.closeAll();
       await emitter.settle();
       await presence.close();
+      await tickets.close();
       await bus.close();
       if (!options.db) await db.close();
     },

@@ -67,6 +67,25 @@ const schema = z.object({
   STREAM_TICKET_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Lifetime of a stream ticket (for EventSource, which cannot send headers). */
   STREAM_TICKET_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  /**
+   * Longest lifetime of a bearer token: `exp` and `iat` are required, and a token whose `exp` is
+   * more than this after its `iat`, or whose `iat` is older than this, is refused. Streams end when
+   * their token expires, so this also bounds how long one stream lives before it reconnects.
+   */
+  JWT_MAX_TOKEN_AGE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 24 * 3600)
+    .default(24 * 3600),
+  /** Clock skew allowed between the issuer and Herald for `iat` and `nbf` (a token from the future); `exp` is exact. */
+  JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /**
+   * How long the keys fetched from JWT_JWKS_URL are used before they are fetched again: a key the
+   * issuer removed is refused at most this long afterwards. A token with an unknown `kid` (a new
+   * key) fetches the set at once, at most every 30 s (or this, when shorter).
+   */
+  JWT_JWKS_CACHE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Notifications older than this are pruned in the background; older cursors expire. */
   RETENTION_DAYS: z.coerce.number().positive().max(3650).default(90),
   /** How often the retention job runs. */
@@ -188,13 +207,16 @@ export function loadConfig(env: Record<string, unknown> = process.env): Config {
   return withCors;
 }
 
-const tokenSchema = schema.pick({ NODE_ENV: true, JWT_SECRET: true, JWT_JWKS_URL: true });
+const tokenSchema = schema.pick({ NODE_ENV: true, JWT_SECRET: true, JWT_JWKS_URL: true, JWT_MAX_TOKEN_AGE_SECONDS: true });
 
 /**
  * The bearer-token key, for `npm run token` (which must not need the server's other secrets, such
  * as STREAM_TICKET_SECRET in production). Same rules for JWT_SECRET as loadConfig.
  */
-export function loadTokenConfig(env: Record<string, unknown> = process.env): { JWT_SECRET: string | undefined } {
+export function loadTokenConfig(env: Record<string, unknown> = process.env): {
+  JWT_SECRET: string | undefined;
+  JWT_MAX_TOKEN_AGE_SECONDS: number;
+} {
   const config = parseEnv(tokenSchema, env);
   const secret = config.JWT_SECRET;
   if (config.NODE_ENV === 'production' && secret !== undefined && (secret === DEV_JWT_SECRET || secret.length < 32)) {
@@ -202,8 +224,11 @@ export function loadTokenConfig(env: Record<string, unknown> = process.env): { J
       'Invalid configuration:\n  JWT_SECRET: set a secret of at least 32 characters (NODE_ENV=production refuses the development default)',
     );
   }
-  if (secret === undefined && !config.JWT_JWKS_URL && config.NODE_ENV !== 'production') return { JWT_SECRET: DEV_JWT_SECRET };
-  return { JWT_SECRET: secret };
+  const maxAge = config.JWT_MAX_TOKEN_AGE_SECONDS;
+  if (secret === undefined && !config.JWT_JWKS_URL && config.NODE_ENV !== 'production') {
+    return { JWT_SECRET: DEV_JWT_SECRET, JWT_MAX_TOKEN_AGE_SECONDS: maxAge };
+  }
+  return { JWT_SECRET: secret, JWT_MAX_TOKEN_AGE_SECONDS: maxAge };
 }
 
 const databaseSchema = schema.pick({ DATABASE_URL: true, HERALD_DATA_DIR: true });

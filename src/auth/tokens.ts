@@ -1,6 +1,9 @@
-import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../config.ts';
+import { LIMITS } from '../domain/model.ts';
 import type { Logger } from '../logger.ts';
+import { createMemoryTicketLedger, type TicketLedger } from './tickets.ts';
 
 /** The scope a producer's token carries to call emitNotification. */
 export const EMIT_SCOPE = 'notifications:emit';
@@ -17,7 +20,7 @@ export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS
 export interface AuthInfo {
   userId: string;
   scopes: ReadonlySet<string>;
-  /** Epoch ms when the credentials expire, when they do. */
+  /** Epoch ms when the credentials expire (every token and ticket does; streams end then). */
   expiresAt: number | undefined;
   /** `ticket`: a short-lived stream ticket, accepted only to open a subscription over GET. */
   via: 'bearer' | 'ticket';
@@ -31,7 +34,7 @@ export class AuthError extends Error {
 export interface Authenticator {
   /** Verifies a bearer token: HS256 with JWT_SECRET when one is configured, or a key from JWT_JWKS_URL. */
   verifyBearer(token: string): Promise<AuthInfo>;
-  /** Verifies a stream ticket (signed with the ticket key, never with JWT_SECRET). */
+  /** Verifies a stream ticket (signed with the ticket key, never with JWT_SECRET) and uses it up: a ticket opens one stream. */
   verifyTicket(ticket: string): Promise<AuthInfo>;
   /** Mints a stream ticket for a user authenticated by a bearer token (for EventSource, which cannot send headers). */
   mintTicket(auth: AuthInfo): Promise<{ ticket: string; expiresAt: Date }>;
@@ -41,18 +44,21 @@ export interface Authenticator {
 const CACHE_LIMIT = 1_000;
 /** A cached verification is reused for at most this long (then the token is verified again). */
 const CACHE_MS = 60_000;
-/** Longest user id, as for recipient ids. */
-const MAX_USER_ID = 255;
 /** What PostgreSQL text cannot hold: NUL, and UTF-16 surrogates without their pair (`u` flag: pairs never match). */
 const UNSTORABLE = /\0|\p{Cs}/u;
+/** jose's cooldown between JWKS fetches for unknown key ids (its default). */
+const JWKS_COOLDOWN_MS = 30_000;
 
 /**
- * The user id a token's `sub` names: a non-empty string of at most 255 characters that PostgreSQL
- * can store (a NUL used to reach SQL and fail whole groups of emits). Throws AuthError otherwise.
+ * The user id a token's `sub` names, by the rule of recipient ids (notifications/validate.ts), so
+ * that every user who can sign in can also be notified: a non-empty string of at most 255
+ * characters without surrounding spaces that PostgreSQL can store (a NUL used to reach SQL and fail
+ * whole groups of emits). Throws AuthError otherwise.
  */
 export function userIdOf(sub: unknown): string {
   if (typeof sub !== 'string' || sub.length === 0) throw new AuthError('The token has no "sub" (user id)');
-  if (sub.length > MAX_USER_ID) throw new AuthError(`The token's "sub" is longer than ${MAX_USER_ID} characters`);
+  if (sub.length > LIMITS.maxUserId) throw new AuthError(`The token's "sub" is longer than ${LIMITS.maxUserId} characters`);
+  if (sub.trim() !== sub) throw new AuthError('The token\'s "sub" begins or ends with white space');
   if (UNSTORABLE.test(sub)) throw new AuthError('The token\'s "sub" holds a NUL character or an unpaired surrogate');
   return sub;
 }
@@ -62,14 +68,71 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
 }
 
+/** What a token's time claims must satisfy (tickets' and bearer tokens'). */
+interface TimeRules {
+  /** Longest `exp - iat`, and oldest `iat`, in seconds. */
+  maxAgeSeconds: number;
+  toleranceSeconds: number;
+  /** The credential's name in messages: "token" or "stream ticket". */
+  kind: string;
+}
+
+/**
+ * What jose leaves to check of `exp` and `iat` (jose checks `nbf`, and `iat` against the maximum
+ * age and the clock tolerance). `exp` is exact (jose would apply the tolerance): the hub ends
+ * a stream at `exp` to the second, so a token past it would open a stream only to end it. A
+ * lifetime beyond the maximum is refused at once rather than when its `iat` grows too old, so a
+ * misconfigured issuer is seen on the first request, not a day later.
+ */
+function checkTimes(payload: JWTPayload, rules: TimeRules): number {
+  const { exp, iat } = payload;
+  if (typeof exp !== 'number' || typeof iat !== 'number') throw new AuthError(`The ${rules.kind} needs "exp" and "iat"`);
+  if (exp * 1000 <= Date.now()) throw new AuthError(`The ${rules.kind} expired`);
+  if (exp - iat > rules.maxAgeSeconds) {
+    throw new AuthError(
+      `The ${rules.kind} lives ${exp - iat} s ("exp" - "iat"), longer than the ${rules.maxAgeSeconds} s this server accepts: mint shorter-lived tokens`,
+    );
+  }
+  return exp * 1000;
+}
+
+/** jose's verification options for `rules`: `exp` and `iat` required, `iat` bounded both ways, `nbf` checked. */
+function joseTimes(rules: TimeRules) {
+  return { requiredClaims: ['exp', 'iat'], maxTokenAge: rules.maxAgeSeconds, clockTolerance: rules.toleranceSeconds };
+}
+
+/** A clear message for jose's claim failures (which name the claim, not the rule). */
+function claimMessage(error: unknown, rules: TimeRules): string {
+  if (error instanceof errors.JWTClaimValidationFailed || error instanceof errors.JWTExpired) {
+    const { claim, reason } = error;
+    if (reason === 'missing' && claim === 'exp') return `The ${rules.kind} has no "exp": tokens that never expire are refused`;
+    if (reason === 'missing' && claim === 'iat')
+      return `The ${rules.kind} has no "iat" (issued at): it is required to bound the token's age`;
+    if (claim === 'exp') return `The ${rules.kind} expired`;
+    if (claim === 'nbf') return `The ${rules.kind} is not valid yet ("nbf" is in the future)`;
+    if (claim === 'iat' && error instanceof errors.JWTExpired) {
+      return `The ${rules.kind} is older than the ${rules.maxAgeSeconds} s this server accepts ("iat"): mint a new one`;
+    }
+    if (claim === 'iat') {
+      return `The ${rules.kind}'s "iat" is in the future (beyond the ${rules.toleranceSeconds} s clock tolerance)`;
+    }
+  }
+  return `Invalid ${rules.kind}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
 /**
  * Builds the token and ticket checks from the configuration. Each key source has its own fixed
  * algorithms: HS256 only with an explicitly configured JWT_SECRET (config.ts supplies the
  * development secret only in development without JWKS), asymmetric algorithms only from the JWKS,
  * `none` never. Tickets have a key of their own: STREAM_TICKET_SECRET, or outside production a
- * random key generated for this process (logged as a warning on `log`).
+ * random key generated for this process (logged as a warning on `log`). `tickets` records used
+ * tickets (default: this process's memory).
  */
-export function createAuthenticator(config: Config, log?: Pick<Logger, 'warn'>): Authenticator {
+export function createAuthenticator(
+  config: Config,
+  log?: Pick<Logger, 'warn'>,
+  tickets: TicketLedger = createMemoryTicketLedger(),
+): Authenticator {
   const secretKey = config.JWT_SECRET === undefined ? undefined : hmacKey(config.JWT_SECRET);
   let ticketKey: Promise<CryptoKey>;
   if (config.STREAM_TICKET_SECRET !== undefined) {
@@ -81,22 +144,36 @@ export function createAuthenticator(config: Config, log?: Pick<Logger, 'warn'>):
       'STREAM_TICKET_SECRET is not set: stream tickets are signed with a random key of this process (they fail after a restart and on other instances)',
     );
   }
-  const jwks: JWTVerifyGetKey | undefined = config.JWT_JWKS_URL ? createRemoteJWKSet(new URL(config.JWT_JWKS_URL)) : undefined;
+  const jwksCacheMs = config.JWT_JWKS_CACHE_SECONDS * 1000;
+  const jwks: JWTVerifyGetKey | undefined = config.JWT_JWKS_URL
+    ? createRemoteJWKSet(new URL(config.JWT_JWKS_URL), {
+        cacheMaxAge: jwksCacheMs,
+        cooldownDuration: Math.min(JWKS_COOLDOWN_MS, jwksCacheMs),
+      })
+    : undefined;
+  const bearerRules: TimeRules = {
+    maxAgeSeconds: config.JWT_MAX_TOKEN_AGE_SECONDS,
+    toleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
+    kind: 'token',
+  };
+  const ticketRules: TimeRules = {
+    maxAgeSeconds: config.STREAM_TICKET_TTL_SECONDS,
+    toleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
+    kind: 'stream ticket',
+  };
   const claims = {
     ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
     ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
+    ...joseTimes(bearerRules),
   };
+  // A cached verification must not outlive the keys it was checked with (a key removed at the issuer).
+  const cacheMs = Math.min(CACHE_MS, jwksCacheMs);
   const verified = new Map<string, { auth: AuthInfo; until: number }>();
 
-  const toAuth = (payload: JWTPayload, via: AuthInfo['via']): AuthInfo => {
+  const toAuth = (payload: JWTPayload, via: AuthInfo['via'], expiresAt: number): AuthInfo => {
     const userId = userIdOf(payload.sub);
     const scope = typeof payload.scope === 'string' ? payload.scope : '';
-    return {
-      userId,
-      scopes: new Set(scope.split(' ').filter(Boolean)),
-      expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
-      via,
-    };
+    return { userId, scopes: new Set(scope.split(' ').filter(Boolean)), expiresAt, via };
   };
 
   const verifyBearer = async (token: string): Promise<AuthInfo> => {
@@ -122,13 +199,13 @@ export function createAuthenticator(config: Config, log?: Pick<Logger, 'warn'>):
       }
     } catch (error) {
       if (error instanceof AuthError) throw error;
-      throw new AuthError(`Invalid token: ${(error as Error).message}`);
+      throw new AuthError(claimMessage(error, bearerRules));
     }
     const aud = payload.aud;
     if (aud === TICKET_AUDIENCE || (Array.isArray(aud) && aud.includes(TICKET_AUDIENCE))) {
       throw new AuthError('A stream ticket is not a bearer token');
     }
-    return toAuth(payload, 'bearer');
+    return toAuth(payload, 'bearer', checkTimes(payload, bearerRules));
   };
 
   return {
@@ -141,7 +218,7 @@ export function createAuthenticator(config: Config, log?: Pick<Logger, 'warn'>):
         const oldest = verified.keys().next();
         if (!oldest.done) verified.delete(oldest.value);
       }
-      verified.set(token, { auth, until: Math.min(now + CACHE_MS, auth.expiresAt ?? Number.POSITIVE_INFINITY) });
+      verified.set(token, { auth, until: Math.min(now + cacheMs, auth.expiresAt ?? Number.POSITIVE_INFINITY) });
       return auth;
     },
     async verifyTicket(ticket) {
@@ -151,25 +228,33 @@ export function createAuthenticator(config: Config, log?: Pick<Logger, 'warn'>):
           algorithms: [SECRET_ALGORITHM],
           audience: TICKET_AUDIENCE,
           typ: TICKET_TYPE,
-          requiredClaims: ['exp', 'sub'],
+          ...joseTimes(ticketRules),
+          requiredClaims: ['exp', 'iat', 'sub', 'jti', 'stream_exp'],
         }));
       } catch (error) {
-        throw new AuthError(`Invalid stream ticket: ${(error as Error).message}`);
+        throw new AuthError(claimMessage(error, ticketRules));
       }
-      const auth = toAuth(payload, 'ticket');
-      // The stream lives until the credentials the ticket was minted from expire.
-      const streamExp = typeof payload.stream_exp === 'number' ? payload.stream_exp * 1000 : undefined;
-      return { ...auth, expiresAt: streamExp };
+      const expiresAt = checkTimes(payload, ticketRules);
+      // The stream lives until the token the ticket was minted from expires.
+      const streamExp = payload.stream_exp;
+      if (typeof streamExp !== 'number') throw new AuthError('Invalid stream ticket: "stream_exp" is not a number');
+      if (streamExp * 1000 <= Date.now()) throw new AuthError('The token this stream ticket was minted from expired');
+      const auth = toAuth(payload, 'ticket', streamExp * 1000);
+      if (typeof payload.jti !== 'string' || !(await tickets.claim(payload.jti, expiresAt))) {
+        throw new AuthError('This stream ticket was used already: a ticket opens one stream, mint a new one');
+      }
+      return auth;
     },
     async mintTicket(auth) {
       if (auth.via !== 'bearer') throw new AuthError('Stream tickets are minted for bearer tokens only');
-      const expiresAt = new Date(Date.now() + config.STREAM_TICKET_TTL_SECONDS * 1000);
-      const ticket = await new SignJWT({
-        ...(auth.expiresAt ? { stream_exp: Math.floor(auth.expiresAt / 1000) } : {}),
-      })
+      if (auth.expiresAt === undefined) throw new AuthError('Stream tickets are minted for tokens that expire only');
+      // A ticket is no use after its token: the stream it opened would end at once.
+      const expiresAt = new Date(Math.min(Date.now() + config.STREAM_TICKET_TTL_SECONDS * 1000, auth.expiresAt));
+      const ticket = await new SignJWT({ stream_exp: Math.floor(auth.expiresAt / 1000) })
         .setProtectedHeader({ alg: SECRET_ALGORITHM, typ: TICKET_TYPE })
         .setSubject(auth.userId)
         .setAudience(TICKET_AUDIENCE)
+        .setJti(randomUUID())
         .setIssuedAt()
         .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
         .sign(await ticketKey);

@@ -1,11 +1,13 @@
 /**
  * A Herald subscription over EventSource with stream tickets, outliving any single ticket.
  *
- * EventSource cannot send headers, so it opens `GET /graphql?query=...&ticket=<ticket>`. Within the
- * ticket's lifetime EventSource's own reconnect resumes by `Last-Event-ID`. After it, Herald refuses
- * the reconnect with HTTP 401, which makes EventSource stop (readyState CLOSED); this helper then
- * mints a new ticket (`getTicket`, e.g. the `createStreamTicket` mutation with the app's token) and
- * opens again with `after` set to the last id received, so nothing is missed or repeated.
+ * EventSource cannot send headers, so it opens `GET /graphql?query=...&ticket=<ticket>`. A ticket
+ * opens one stream: EventSource's own reconnect, with the same URL, would be refused with HTTP 401.
+ * So when the connection drops, this helper closes the EventSource, mints a new ticket (`getTicket`,
+ * e.g. the `createStreamTicket` mutation with the app's token) and opens again with `after` set to
+ * the last id received, so nothing is missed or repeated. The same happens when the stream ends
+ * because the token behind the ticket expired (`UNAUTHENTICATED`): `getTicket` mints from the app's
+ * current token.
  *
  * Runs in browsers (global EventSource) and in Node (pass an implementation, e.g. undici's).
  */
@@ -53,8 +55,6 @@ export interface TicketStream {
   readonly cursor: string | undefined;
   close(): void;
 }
-
-const CLOSED = 2;
 
 /** Opens a subscription over EventSource that renews its ticket when Herald refuses it (see above). */
 export function createTicketStream(options: TicketStreamOptions): TicketStream {
@@ -111,9 +111,11 @@ export function createTicketStream(options: TicketStreamOptions): TicketStream {
       else fail(final ?? new Error('The stream completed'));
     });
     es.addEventListener('error', () => {
-      // CONNECTING: EventSource reconnects by itself with Last-Event-ID. CLOSED: refused (401 once
-      // the ticket expired) or broken for good: a new ticket, from the last position.
-      if (es === source && es.readyState === CLOSED) void open();
+      // Dropped (CONNECTING: EventSource would reconnect with the used ticket) or refused (CLOSED,
+      // e.g. 401 for an expired ticket): a new ticket, from the last position, after retryDelayMs.
+      if (es !== source) return;
+      es.close();
+      void open();
     });
   }
 

@@ -196,7 +196,7 @@ describe('key configuration', () => {
   });
 
   it("without STREAM_TICKET_SECRET each process has its own ticket key (another process's ticket is refused); with it, instances share", async () => {
-    const auth = { userId: 'u', scopes: new Set<string>(), expiresAt: undefined, via: 'bearer' as const };
+    const auth = { userId: 'u', scopes: new Set<string>(), expiresAt: Date.now() + 600_000, via: 'bearer' as const };
     const dev = loadConfig({});
     const a = createAuthenticator(dev);
     const b = createAuthenticator(dev);

@@ -44,10 +44,11 @@ describe.each(BACKENDS)('token sub (%s)', (backend) => {
 
   it('an expired ticket is refused with 401; a live one opens the stream', async () => {
     const sign = (exp: number) =>
-      new SignJWT({})
+      new SignJWT({ stream_exp: exp + 3600 })
         .setProtectedHeader({ alg: 'HS256', typ: TICKET_TYPE })
         .setSubject('ticket-owner')
         .setAudience(TICKET_AUDIENCE)
+        .setJti(`ticket-${exp}`)
         .setIssuedAt(exp - 60)
         .setExpirationTime(exp)
         .sign(new TextEncoder().encode(TICKET_SECRET));

@@ -1,6 +1,6 @@
 import { EventSource } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTicketStream, type EventSourceConstructor } from '../../src/client/index.ts';
+import { createTicketStream, type EventSourceConstructor, type StreamResult } from '../../src/client/index.ts';
 import { Emit } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { BACKENDS } from '../helpers/backends.ts';
@@ -33,18 +33,23 @@ describe.each(BACKENDS)('EventSource with stream tickets (%s)', (backend) => {
     return ((await response.json()) as { data: T }).data;
   }
 
-  it('after the ticket expired, a dropped stream gets 401, mints a new ticket and resumes from its last id: all once, in order', async () => {
-    const token = await t.token('ticket-stream-user');
-    const producer = await t.producerToken();
-    const emit = (title: string) =>
-      t.execute(Emit, { input: { recipientIds: ['ticket-stream-user'], title, body: 'b', type: 'UPDATE' } }, producer);
-    const { notifications } = await gql<{ notifications: { streamCursor: string } }>(token, '{ notifications { streamCursor } }');
-    const tickets: number[] = [];
-    let release: () => void = () => {};
-    const renewed = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+  const mint = async (token: string) =>
+    (
+      await gql<{ createStreamTicket: { ticket: string; expiresAt: string } }>(
+        token,
+        'mutation { createStreamTicket { ticket expiresAt } }',
+      )
+    ).createStreamTicket;
+
+  /** Follows `user`'s notificationAdded through createTicketStream; `getToken` gives the app's current token. */
+  async function follow(user: string, getToken: () => Promise<string>, beforeTicket: (n: number) => Promise<void> = async () => {}) {
+    const { notifications } = await gql<{ notifications: { streamCursor: string } }>(
+      await getToken(),
+      '{ notifications { streamCursor } }',
+    );
+    const tickets: string[] = [];
     const received: { title: string; cursor: string }[] = [];
+    const results: StreamResult[] = [];
     const errors: unknown[] = [];
     const stream = createTicketStream({
       url: `${base}/graphql`,
@@ -52,42 +57,85 @@ describe.each(BACKENDS)('EventSource with stream tickets (%s)', (backend) => {
       after: notifications.streamCursor,
       EventSource: QuickEventSource,
       async getTicket() {
-        if (tickets.length > 0) await renewed; // the test emits while the client is away
-        const minted = await gql<{ createStreamTicket: { ticket: string; expiresAt: string } }>(
-          token,
-          'mutation { createStreamTicket { ticket expiresAt } }',
-        );
-        tickets.push(new Date(minted.createStreamTicket.expiresAt).getTime());
-        return minted.createStreamTicket.ticket;
+        await beforeTicket(tickets.length);
+        const { ticket } = await mint(await getToken());
+        tickets.push(ticket);
+        return ticket;
       },
       onEvent: (result) => {
+        results.push(result);
         const added = (result.data as { notificationAdded?: { title: string; cursor: string } } | undefined)?.notificationAdded;
         if (added) received.push(added);
-        if (result.errors) errors.push(result.errors);
       },
       onError: (error) => errors.push(error),
     });
+    const producer = await t.producerToken();
+    const emit = (title: string) => t.execute(Emit, { input: { recipientIds: [user], title, body: 'b', type: 'UPDATE' } }, producer);
+    return { stream, tickets, received, results, errors, emit };
+  }
+
+  it('a stream dropped by the server resumes with a new ticket from its last position (the used one is refused): all once, in order', async () => {
+    const token = await t.token('ticket-stream-user');
+    let release: () => void = () => {};
+    const renewed = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The test emits while the client is away: the second ticket waits for it.
+    const f = await follow(
+      'ticket-stream-user',
+      async () => token,
+      (n) => (n > 0 ? renewed : Promise.resolve()),
+    );
     try {
-      await emit('k1');
-      await emit('k2');
-      await until(() => received.length === 2, 'k1 and k2 live');
-      const expiry = tickets[0] ?? 0;
-      await until(() => Date.now() > expiry + 300, 'the first ticket to expire', 15_000);
-      t.app.sse.closeAll(); // the connection drops; EventSource's reconnect now carries an expired ticket
-      await until(() => tickets.length === 1 && received.length === 2 && stream.cursor === received[1]?.cursor, 'state');
-      await emit('k3');
-      await emit('k4');
+      await f.emit('k1');
+      await f.emit('k2');
+      await until(() => f.received.length === 2, 'k1 and k2 live');
+      // Within the first ticket's lifetime: it is used, so only a new ticket continues.
+      const first = f.tickets[0] ?? '';
+      t.app.sse.closeAll();
+      await until(() => f.tickets.length === 1 && f.stream.cursor === f.received[1]?.cursor, 'state');
+      const reused = await t.subscribe(ADDED, { after: null }, { ticket: first });
+      expect(reused.response.status).toBe(401);
+      await f.emit('k3');
+      await f.emit('k4');
       release();
-      await until(() => received.length >= 4, 'k3 and k4 after the new ticket', 20_000);
-      await emit('k5');
-      await until(() => received.length >= 5, 'k5 live');
+      await until(() => f.received.length >= 4, 'k3 and k4 after the new ticket', 20_000);
+      await f.emit('k5');
+      await until(() => f.received.length >= 5, 'k5 live');
       await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(received.map((n) => n.title)).toEqual(['k1', 'k2', 'k3', 'k4', 'k5']);
-      expect(new Set(received.map((n) => n.cursor)).size).toBe(5);
-      expect(tickets.length).toBe(2);
-      expect(errors).toEqual([]);
+      expect(f.received.map((n) => n.title)).toEqual(['k1', 'k2', 'k3', 'k4', 'k5']);
+      expect(new Set(f.received.map((n) => n.cursor)).size).toBe(5);
+      expect(f.tickets.length).toBe(2);
+      expect(f.errors).toEqual([]);
     } finally {
-      stream.close();
+      f.stream.close();
+    }
+  }, 60_000);
+
+  it('when the token behind the ticket expires the stream ends (UNAUTHENTICATED); a ticket from the fresh token continues without loss', async () => {
+    const user = 'ticket-expiring-user';
+    const tokens: string[] = [];
+    // The app's token: short-lived at first, then a fresh one (what an app's token refresh gives).
+    const f = await follow(user, async () => {
+      const token = await t.token(user, { expiresInSeconds: tokens.length < 2 ? 3 : 3600 });
+      tokens.push(token);
+      return token;
+    });
+    try {
+      await f.emit('e1');
+      await until(() => f.received.length === 1, 'e1 live');
+      await until(
+        () => f.results.some((r) => r.errors?.[0]?.extensions?.code === 'UNAUTHENTICATED'),
+        'the stream to end at expiry',
+        15_000,
+      );
+      await f.emit('e2');
+      await until(() => f.received.length >= 2, 'e2 after the new ticket', 20_000);
+      expect(f.received.map((n) => n.title)).toEqual(['e1', 'e2']);
+      expect(f.tickets.length).toBe(2);
+      expect(f.errors).toEqual([]);
+    } finally {
+      f.stream.close();
     }
   }, 60_000);
 });
