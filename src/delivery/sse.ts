@@ -103,7 +103,11 @@ export class SseConnection {
 export class SseRegistry {
   private readonly connections = new Set<SseConnection>();
   private readonly timer: NodeJS.Timeout;
-  readonly counters = { opened: 0, droppedSlow: 0, closed: { client: 0, complete: 0, server: 0, slow: 0 } satisfies Record<CloseReason, number> };
+  readonly counters = {
+    opened: 0,
+    droppedSlow: 0,
+    closed: { client: 0, complete: 0, server: 0, slow: 0 } satisfies Record<CloseReason, number>,
+  };
   readonly bufferLimitBytes: number;
   readonly log: Logger;
 
