@@ -3,6 +3,7 @@ import { EMIT_SCOPE, signToken } from '../../src/auth/tokens.ts';
 import { LIMITS } from '../../src/domain/model.ts';
 import { TEST_SECRET } from '../helpers/app.ts';
 import type { Instance } from '../helpers/cluster.ts';
+import { SseReader } from '../helpers/sse.ts';
 import { type Answer, codeOf, ProductionServers, post, userToken } from './server.ts';
 
 // Issue 13, query limits: a production server with the default limits (MAX_DOCUMENT_TOKENS 20,000,
@@ -78,6 +79,28 @@ describe('query limits (production defaults)', () => {
     const ok = await ask(directives(50));
     expect(ok.body, ok.text).toEqual({ data: { unreadCount: 0 } });
     expectRefused(await ask(directives(51)), 'GRAPHQL_VALIDATION_FAILED', /Directives limit of 50 exceeded, found 51/);
+  });
+
+  it.each([
+    { name: '16 aliases in a query', query: aliases(16), message: /Aliases limit of 15 exceeded/ },
+    {
+      name: 'a subscription 11 deep',
+      query: `subscription { inboxEvents { ... on NotificationAddedEvent { ${'... on NotificationAddedEvent { '.repeat(8)}cursor${' }'.repeat(8)} } } }`,
+      message: /depth limit of 10 exceeded, found 11/,
+    },
+  ])('over SSE (GET, as EventSource): $name is refused', async ({ query, message }) => {
+    const response = await fetch(`${herald.url}/graphql?query=${encodeURIComponent(query)}`, {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${user}` },
+    });
+    const reader = new SseReader(response);
+    try {
+      const { result } = await reader.nextResult();
+      expect(result.data ?? null).toBeNull();
+      expect(result.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(result.errors?.[0]?.message).toMatch(message);
+    } finally {
+      await reader.close();
+    }
   });
 
   it('cost: a page of 100 notifications with every field is answered; two of them in one operation are refused', async () => {
