@@ -165,7 +165,8 @@ const schema = z.object({
   /**
    * Cost allowed for an operation (graphql-armor: 1 per scalar, 2 per object, times 1.5 per level,
    * times `first`/`last` when written inline; GRAPHQL_VALIDATION_FAILED). A page of 100
-   * notifications with every field costs about 12,500; two of them in one operation are refused.
+   * notifications with every field through a fragment costs about 12,500 (6,500 written out); two
+   * such pages in one operation are refused.
    */
   MAX_QUERY_COST: z.coerce.number().int().min(100).default(20_000),
   /**

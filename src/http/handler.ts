@@ -12,7 +12,8 @@ import { variablesBytes } from './variables-size.ts';
  * otherwise), answered in `x-request-id` and carried into logs; the origin policy (cors.ts) and
  * preflights; the refusal of the media types a page can POST without a preflight (forms,
  * multipart, text/plain: no Herald client sends them, and they would let any site make a browser
- * act); the body limit, from Content-Length before reading, then while reading. Then GraphQL
+ * act); the body limit, from Content-Length before reading, then while reading; the variables
+ * limit, before the variables are parsed (variables-size.ts). Then GraphQL
  * operations go to the fast path (graphql.ts) and everything else (GraphiQL, batches, the
  * single-connection SSE endpoint, health, metrics) to Yoga, with the body already read.
  */
