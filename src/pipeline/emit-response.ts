@@ -1,5 +1,6 @@
 import { type FieldNode, type FragmentDefinitionNode, getOperationAST, Kind, type SelectionSetNode, valueFromASTUntyped } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { LIMITS } from '../domain/model.ts';
 import { badInput } from '../errors.ts';
 
 /**
@@ -75,9 +76,18 @@ function recipientsOf(emit: FieldNode, variables: Record<string, unknown> | unde
 
 function contentOf(emit: FieldNode, variables: Record<string, unknown> | undefined): Content {
   const input = inputOf(emit, variables);
-  const length = (value: unknown) =>
-    typeof value === 'string' ? value.length : value === undefined ? 0 : (JSON.stringify(value)?.length ?? 0);
-  return { title: length(input.title), body: length(input.body), data: length(input.data), category: length(input.category) };
+  return { title: lengthOf(input.title), body: lengthOf(input.body), data: lengthOf(input.data), category: lengthOf(input.category) };
+}
+
+function lengthOf(value: unknown): number {
+  if (typeof value === 'string') return value.length;
+  if (value === undefined) return 0;
+  try {
+    return JSON.stringify(value)?.length ?? 0;
+  } catch {
+    // Nested too deep to serialize: the emit refuses such data (BAD_USER_INPUT); count the most data can be.
+    return LIMITS.maxDataBytes;
+  }
 }
 
 type Fragments = ReadonlyMap<string, FragmentDefinitionNode>;
