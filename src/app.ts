@@ -30,9 +30,12 @@ import { Emitter } from './notifications/emit.ts';
 import { startRetention } from './notifications/retention.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { DocumentCache } from './pipeline/document-cache.ts';
+import { useEmitResponseLimit } from './pipeline/emit-response.ts';
 import { ErrorLog } from './pipeline/errors.ts';
 import { useDocumentLimits } from './pipeline/limits.ts';
+import { useQueryLimits } from './pipeline/query-limits.ts';
 import { useReleaseContext } from './pipeline/release.ts';
+import { useSchemaExposure } from './pipeline/schema-exposure.ts';
 import { useHubSubscriptions } from './pipeline/subscriptions.ts';
 import { schema } from './schema/index.ts';
 
@@ -146,6 +149,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const contextFor = createContextFactory(services);
   const isDev = config.NODE_ENV === 'development';
+  const production = config.NODE_ENV === 'production';
   const maskError = (error: unknown, message: string, dev?: boolean): Error => {
     if (isDatabaseUnavailable(error)) {
       return createGraphQLError(
@@ -173,7 +177,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       documentCache: new DocumentCache(config.DOCUMENT_CACHE_BYTES),
       errorCache: new DocumentCache(Math.floor(config.DOCUMENT_CACHE_BYTES / 8)),
     },
-    graphiql: { title: 'Herald', subscriptionsProtocol: 'GRAPHQL_SSE' },
+    graphiql: (config.GRAPHIQL_ENABLED ?? !production) && { title: 'Herald', subscriptionsProtocol: 'GRAPHQL_SSE' },
     logging: errorLog.yogaLogger(),
     maskedErrors: { maskError },
     context: ({ request }): Promise<Context> =>
@@ -194,7 +198,15 @@ export async function createApp(options: AppOptions): Promise<App> {
           return true;
         },
       }),
-      ...useDocumentLimits(config.MAX_DOCUMENT_TOKENS),
+      ...useDocumentLimits({ maxTokens: config.MAX_DOCUMENT_TOKENS, maxCharacters: config.MAX_DOCUMENT_CHARACTERS }),
+      ...useQueryLimits({
+        maxAliases: config.MAX_QUERY_ALIASES,
+        maxDepth: config.MAX_QUERY_DEPTH,
+        maxDirectives: config.MAX_QUERY_DIRECTIVES,
+        maxCost: config.MAX_QUERY_COST,
+      }),
+      ...useSchemaExposure({ introspection: config.INTROSPECTION_ENABLED ?? !production, suggestions: !production }),
+      useEmitResponseLimit(config.MAX_EMIT_RESPONSE_BYTES),
       // Queries and mutations run compiled (graphql-jit); subscriptions' events too (useHubSubscriptions).
       useGraphQlJit(),
       useGraphQLSSE({ endpoint: STREAM_PATH }),
@@ -228,6 +240,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     streamPath: STREAM_PATH,
     cors: corsPolicy(config.CORS_ORIGINS),
     maxBodyBytes: config.MAX_REQUEST_BODY_BYTES,
+    maxVariablesBytes: config.MAX_VARIABLES_BYTES,
     graphql,
     yoga,
     yogaOnly,

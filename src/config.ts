@@ -156,9 +156,63 @@ const schema = z.object({
     .default(4 * 1024 * 1024),
   /**
    * Lexical tokens allowed in a GraphQL document (graphql-armor's max-tokens; the parser stops
-   * there). Herald's own documents use under 200; pass large inputs as variables.
+   * there, GRAPHQL_PARSE_FAILED). Herald's own documents use under 200; the default holds the
+   * largest emit written inline (10,000 recipient ids are 10,000 tokens, 16 KiB of `data` up to
+   * about 8,200 more).
    */
-  MAX_DOCUMENT_TOKENS: z.coerce.number().int().min(100).default(5_000),
+  MAX_DOCUMENT_TOKENS: z.coerce.number().int().min(100).default(20_000),
+  /**
+   * Characters allowed in a GraphQL document, compared before the lexer starts
+   * (GRAPHQL_PARSE_FAILED). The default holds the largest emit written inline (10,000 recipient ids
+   * of 255 characters, a 10,000-character body, 16 KiB of `data`: about 2.6 million).
+   */
+  MAX_DOCUMENT_CHARACTERS: z.coerce.number().int().min(1000).default(3_000_000),
+  /**
+   * Aliased fields allowed in an operation (graphql-armor; `__typename` is free;
+   * GRAPHQL_VALIDATION_FAILED). Each alias runs its field again: 10,000 aliases of `unreadCount`
+   * were 10,000 database reads.
+   */
+  MAX_QUERY_ALIASES: z.coerce.number().int().min(0).default(15),
+  /**
+   * Depth allowed in an operation, fragments counting as a level (graphql-armor;
+   * GRAPHQL_VALIDATION_FAILED). Herald's deepest documents (an emit or an inbox page through a
+   * fragment) are 6 deep.
+   */
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(10),
+  /** Directives allowed in an operation (graphql-armor; GRAPHQL_VALIDATION_FAILED). */
+  MAX_QUERY_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+  /**
+   * Cost allowed for an operation (graphql-armor: 1 per scalar, 2 per object, times 1.5 per level,
+   * times `first`/`last` when written inline; GRAPHQL_VALIDATION_FAILED). A page of 100
+   * notifications with every field through a fragment costs about 12,500 (6,500 written out); two
+   * such pages in one operation are refused.
+   */
+  MAX_QUERY_COST: z.coerce.number().int().min(100).default(20_000),
+  /**
+   * Bytes of `variables` allowed in a request, measured before they are parsed (413
+   * PAYLOAD_TOO_LARGE). The default holds the largest emit the API allows (about 2.7 MB).
+   */
+  MAX_VARIABLES_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(3 * 1024 * 1024),
+  /**
+   * Estimated size allowed for an emit's response, checked before anything is stored
+   * (BAD_USER_INPUT): recipients times the selected `deliveries.notification` content (title,
+   * body, data, category) plus about 440 bytes per entry. The README's emit selection to 10,000
+   * recipients is about 4.4 MB by this estimate (1.9 MB in fact); every field with a 10,000-character
+   * body to 10,000 recipients (a 104 MB answer) is refused.
+   */
+  MAX_EMIT_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(65_536)
+    .default(16 * 1024 * 1024),
+  /** Answer introspection (`__schema`, `__type`). Unset: on, except in production. */
+  INTROSPECTION_ENABLED: bool.optional(),
+  /** Serve GraphiQL to browsers opening /graphql. Unset: on, except in production. */
+  GRAPHIQL_ENABLED: bool.optional(),
   /** Memory for parsed documents (Yoga's parser cache), bounded in bytes and keyed by SHA-256. */
   DOCUMENT_CACHE_BYTES: z.coerce
     .number()

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CorsPolicy, corsHeaders, originAllowed, preflightHeaders } from './cors.ts';
 import type { GraphqlEndpoint, Headers } from './graphql.ts';
 import { paramsFromSearch, parseParams, readBody, splitUrl, withBody } from './request.ts';
+import { variablesBytes } from './variables-size.ts';
 
 /**
  * The front door: every request passes here first, on every path and transport.
@@ -11,7 +12,8 @@ import { paramsFromSearch, parseParams, readBody, splitUrl, withBody } from './r
  * otherwise), answered in `x-request-id` and carried into logs; the origin policy (cors.ts) and
  * preflights; the refusal of the media types a page can POST without a preflight (forms,
  * multipart, text/plain: no Herald client sends them, and they would let any site make a browser
- * act); the body limit, from Content-Length before reading, then while reading. Then GraphQL
+ * act); the body limit, from Content-Length before reading, then while reading; the variables
+ * limit, before the variables are parsed (variables-size.ts). Then GraphQL
  * operations go to the fast path (graphql.ts) and everything else (GraphiQL, batches, the
  * single-connection SSE endpoint, health, metrics) to Yoga, with the body already read.
  */
@@ -20,6 +22,8 @@ export interface FrontDoorOptions {
   streamPath: string;
   cors: CorsPolicy;
   maxBodyBytes: number;
+  /** MAX_VARIABLES_BYTES: a body's or URL's `variables` over this are refused (413) before they are parsed. */
+  maxVariablesBytes: number;
   graphql: GraphqlEndpoint;
   /** Yoga's node handler. */
   yoga: (req: IncomingMessage, res: ServerResponse) => void;
@@ -83,6 +87,11 @@ export function createFrontDoor(options: FrontDoorOptions) {
           else res.destroy();
           return;
         }
+        // Variables cannot be larger than the body: the scan runs only for bodies that could hold too many.
+        if (body.bytes.length > options.maxVariablesBytes && variablesBytes(body.bytes) > options.maxVariablesBytes) {
+          variablesTooLarge(res, options.maxVariablesBytes);
+          return;
+        }
         const params = !options.yogaOnly && url.path === options.graphqlPath && JSON_BODY.test(type) ? parseParams(body.bytes) : null;
         if (params) graphql.serve(req, res, params, null, body.bytes, headers);
         else toYoga(withBody(req, body.bytes));
@@ -92,6 +101,10 @@ export function createFrontDoor(options: FrontDoorOptions) {
 
     if (req.method === 'GET' && url.path === options.graphqlPath && !options.yogaOnly && !wantsHtml(req)) {
       const search = new URLSearchParams(url.query);
+      if (Buffer.byteLength(search.get('variables') ?? '') > options.maxVariablesBytes) {
+        variablesTooLarge(res, options.maxVariablesBytes);
+        return;
+      }
       const params = paramsFromSearch(search);
       if (params) {
         graphql.serve(req, res, params, search.get('ticket'), null, headers);
@@ -112,6 +125,10 @@ function refuse(res: ServerResponse, status: number, code: string, message: stri
   const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
+}
+
+function variablesTooLarge(res: ServerResponse, limit: number) {
+  refuse(res, 413, 'PAYLOAD_TOO_LARGE', `Variables are limited to ${limit} bytes (MAX_VARIABLES_BYTES).`);
 }
 
 /**

@@ -1,14 +1,24 @@
+import { characterLimitPlugin } from '@escape.tech/graphql-armor-character-limit';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 
+export interface DocumentLimits {
+  /** MAX_DOCUMENT_TOKENS. */
+  maxTokens: number;
+  /** MAX_DOCUMENT_CHARACTERS. */
+  maxCharacters: number;
+}
+
 /**
- * Limits on a document, checked while it is parsed, before it costs anything else:
- * graphql-armor's token limit stops the lexer at the limit (a 24 MB token-dense document took
- * 12.8 s and 3 GB to parse before), and a document nested deeper than the parser's recursion can
- * go (thousands of `[` in a literal) is a parse error, not a stack overflow answered with 500.
+ * Limits on a document, checked while it is parsed, before it costs anything else: the character
+ * limit is a length comparison made before the lexer starts; graphql-armor's token limit stops the
+ * lexer at the limit (a 24 MB token-dense document took 12.8 s and 3 GB to parse before); a
+ * document nested deeper than the parser's recursion can go (thousands of `[` in a literal) is a
+ * parse error, not a stack overflow answered with 500. Yoga answers all three GRAPHQL_PARSE_FAILED.
  */
-export function useDocumentLimits(maxTokens: number): Plugin[] {
-  return [maxTokensPlugin({ n: maxTokens }), useNestingGuard()];
+export function useDocumentLimits(limits: DocumentLimits): Plugin[] {
+  // The character limit wraps the parser last, so it runs first: no token is read past it.
+  return [maxTokensPlugin({ n: limits.maxTokens }), useNestingGuard(), characterLimitPlugin({ maxLength: limits.maxCharacters })];
 }
 
 function useNestingGuard(): Plugin {
