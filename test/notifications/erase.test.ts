@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMIT_SCOPE, signToken } from '../../src/auth/tokens.ts';
 import { type Database, openDatabase } from '../../src/db/index.ts';
-import { TEST_SECRET } from '../helpers/app.ts';
+import { NotificationAdded } from '../documents.ts';
+import { startTestApp, TEST_SECRET, type TestApp } from '../helpers/app.ts';
 import { createScratchDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/backends.ts';
 import { Cluster, type Instance } from '../helpers/cluster.ts';
 import { type SseEvent, SseReader } from '../helpers/sse.ts';
@@ -157,5 +158,47 @@ describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL)('eraseUser across two instan
     expect((await gql(a.url, producer, ERASE, { id: '' })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect((await gql(a.url, producer, ERASE, { id: 'x'.repeat(256) })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(await rowsOf('erase-bob')).toEqual(before);
+  });
+});
+
+describe('eraseUser embedded (one process, in-process bus)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp('embedded');
+  }, 60_000);
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('deletes the rows, ends the stream with USER_ERASED, and a second erasure answers zeros', { timeout: 30_000 }, async () => {
+    const base = await t.listen();
+    const producer = await t.producerToken();
+    const carol = await t.token('erase-carol');
+    await gql(base, producer, EMIT, { ids: ['erase-carol', 'erase-dave'], title: 'one' });
+    const open = await t.subscribe(NotificationAdded, {}, { token: carol });
+    await gql(base, producer, EMIT, { ids: ['erase-carol'], title: 'two' });
+    await open.take(1);
+    const erased = await gql(base, producer, ERASE, { id: 'erase-carol' });
+    expect(erased.data?.eraseUser).toEqual({
+      userId: 'erase-carol',
+      notificationsDeleted: 2,
+      inboxStatesDeleted: 1,
+      preferencesDeleted: 0,
+    });
+    const codes = (await drain(open))
+      .flatMap((e) => (e.event === 'next' ? ((JSON.parse(e.data) as Answer).errors ?? []) : []))
+      .map((e) => e.extensions?.code);
+    expect(codes).toContain('USER_ERASED');
+    expect((await gql(base, carol, '{ unreadCount notifications { edges { node { id } } } }')).data).toEqual({
+      unreadCount: 0,
+      notifications: { edges: [] },
+    });
+    const dave = await signToken(TEST_SECRET, { sub: 'erase-dave' });
+    expect((await gql(base, dave, '{ unreadCount }')).data).toEqual({ unreadCount: 1 });
+    expect((await gql(base, producer, ERASE, { id: 'erase-carol' })).data?.eraseUser).toMatchObject({
+      notificationsDeleted: 0,
+      inboxStatesDeleted: 0,
+      preferencesDeleted: 0,
+    });
   });
 });
