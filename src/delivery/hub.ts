@@ -206,15 +206,17 @@ export class Hub {
    */
   closeUser(userId: string) {
     const entry = this.users.get(userId);
-    if (!entry) return;
+    if (entry) this.endErased(entry);
+  }
+
+  private endErased(entry: UserEntry) {
     const error = heraldError(ErrorCode.USER_ERASED, "The user's data was erased; refetch the inbox before subscribing again");
     for (const s of [...entry.streams]) s.fail(error);
   }
 
   private dispatch(entry: UserEntry, message: InboxMessage) {
     if (message.erased) {
-      const first = entry.streams.values().next();
-      if (!first.done) this.closeUser(first.value.userId);
+      this.endErased(entry);
       return;
     }
     for (const stream of entry.streams) {
