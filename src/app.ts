@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { GraphQLError } from 'graphql';
 import {
   createGraphQLError,
@@ -35,6 +34,7 @@ import { ErrorLog } from './pipeline/errors.ts';
 import { useDocumentLimits } from './pipeline/limits.ts';
 import { useQueryLimits } from './pipeline/query-limits.ts';
 import { useReleaseContext } from './pipeline/release.ts';
+import { useReservedStreams } from './pipeline/reservations.ts';
 import { useSchemaExposure } from './pipeline/schema-exposure.ts';
 import { useHubSubscriptions } from './pipeline/subscriptions.ts';
 import { schema } from './schema/index.ts';
@@ -209,7 +209,20 @@ export async function createApp(options: AppOptions): Promise<App> {
       useEmitResponseLimit(config.MAX_EMIT_RESPONSE_BYTES),
       // Queries and mutations run compiled (graphql-jit); subscriptions' events too (useHubSubscriptions).
       useGraphQlJit(),
-      useGraphQLSSE({ endpoint: STREAM_PATH }),
+      // graphql-sse (single-connection reservations need a bearer token and expire unattached).
+      useReservedStreams({
+        endpoint: STREAM_PATH,
+        ttlMs: config.SSE_RESERVATION_TTL_MS,
+        maxPerUser: config.MAX_STREAMS_PER_USER,
+        caller: async (request) => {
+          const { auth, authError } = await contextFor({
+            authorization: request.headers.get('authorization'),
+            ticket: null,
+            lastEventId: null,
+          });
+          return auth ? { userId: auth.userId } : { refused: authError ?? 'Authentication required: send Authorization: Bearer <token>' };
+        },
+      }),
       useReleaseContext(),
       errorLog.plugin(),
       ...(metrics?.plugins ?? []),

@@ -234,6 +234,28 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Expose GET /stats (stream and memory counters) for benchmarks and operators. */
   BENCH_STATS: bool.default(false),
+  // Connection bounds (README, Security, "Connections"; src/http/server.ts, pipeline/reservations.ts).
+  /** A request whose headers have not all arrived after this long is answered 408 and closed (slow headers). */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(10_000),
+  /**
+   * A request not fully received (headers and body) after this long is answered 408 and closed (a
+   * body that never ends). Only receiving the request is timed: SSE streams stay open for hours.
+   * The largest body allowed (MAX_REQUEST_BODY_BYTES) must arrive within it: 4 MiB in 30 s is
+   * about 140 KB/s.
+   */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
+  /**
+   * Open connections allowed per remote address (429 with Retry-After beyond); 0: no cap. The
+   * socket's own address is counted, never a forwarded header: behind a reverse proxy or load
+   * balancer, where every connection comes from the proxy, set 0 and let the proxy limit clients.
+   */
+  MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).default(256),
+  /**
+   * A graphql-sse single-connection reservation (PUT /graphql/stream, bearer token required) that
+   * no stream attached to within this long is dropped. Each user holds at most MAX_STREAMS_PER_USER
+   * unattached reservations.
+   */
+  SSE_RESERVATION_TTL_MS: z.coerce.number().int().min(1000).default(30_000),
 });
 
 /** The configuration, with the defaults that depend on NODE_ENV filled in. */

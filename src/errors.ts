@@ -14,6 +14,10 @@ export const ErrorCode = {
   TOO_MANY_STREAMS: 'TOO_MANY_STREAMS',
   /** The server is shutting down; reconnect (to another instance). */
   SHUTTING_DOWN: 'SHUTTING_DOWN',
+  /** This address has the maximum number of open connections (MAX_CONNECTIONS_PER_IP): HTTP 429 with Retry-After. */
+  TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
+  /** The user's data was erased (eraseUser): their open streams end with this; refetch the (empty) inbox before subscribing again. */
+  USER_ERASED: 'USER_ERASED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,9 +1,9 @@
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { EmbeddedDatabaseError } from './db/index.ts';
 import { MigrationError } from './db/migrate.ts';
+import { createHttpServer } from './http/server.ts';
 import { createLogger } from './logger.ts';
 
 // Run with `node --no-allocation-site-pretenuring` (npm start and dev do; so should anyone
@@ -20,8 +20,11 @@ async function main() {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
   const app = await createApp({ config, log });
-  const server = createServer(app.handler);
-  server.keepAliveTimeout = 65_000;
+  const server = createHttpServer(app.handler, {
+    headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    maxConnectionsPerIp: config.MAX_CONNECTIONS_PER_IP,
+  });
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   const { port } = server.address() as AddressInfo;
   const mode = `${app.services.db.kind === 'embedded' ? `embedded database in ${config.HERALD_DATA_DIR}` : 'PostgreSQL'}, ${

@@ -51,6 +51,8 @@ export const herald: Target = {
       LOG_LEVEL: 'warn',
       HEARTBEAT_INTERVAL_MS: String(opts.heartbeatMs),
       BENCH_STATS: 'true',
+      // Every client of the benchmark (10,000 streams) comes from one address: no per-address cap.
+      MAX_CONNECTIONS_PER_IP: '0',
       // Metrics are served in production only with a token: set one to measure Herald with them on.
       ...(process.env.BENCH_HERALD_METRICS_TOKEN ? { METRICS_TOKEN: process.env.BENCH_HERALD_METRICS_TOKEN } : {}),
     },

@@ -199,7 +199,26 @@ export class Hub {
     }
   }
 
+  /**
+   * Ends every stream of the user here with USER_ERASED (eraseUser): a final error event, so a
+   * client learns why instead of reconnecting to an inbox it still believes in; its cursors are
+   * gone with the data (a resume gets CURSOR_EXPIRED), it refetches the now empty inbox.
+   */
+  closeUser(userId: string) {
+    const entry = this.users.get(userId);
+    if (entry) this.endErased(entry);
+  }
+
+  private endErased(entry: UserEntry) {
+    const error = heraldError(ErrorCode.USER_ERASED, "The user's data was erased; refetch the inbox before subscribing again");
+    for (const s of [...entry.streams]) s.fail(error);
+  }
+
   private dispatch(entry: UserEntry, message: InboxMessage) {
+    if (message.erased) {
+      this.endErased(entry);
+      return;
+    }
     for (const stream of entry.streams) {
       if (stream.catchingUp) {
         stream.pendingLive ??= [];

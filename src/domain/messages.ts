@@ -36,6 +36,11 @@ export interface InboxMessage {
   unread: number;
   added?: WireNotification[];
   changed?: { change: ChangeKind; items: WireChange[] };
+  /**
+   * The user was erased (eraseUser): every instance ends the user's streams with USER_ERASED. `v`
+   * and `unread` are then 0, so an instance that does not know the field ignores the message.
+   */
+  erased?: true;
 }
 
 /** A message that adds notifications (emit's: one per recipient of a commit). */

@@ -5,6 +5,7 @@ import './notification.ts';
 import './emit.ts';
 import './preferences.ts';
 import './subscriptions.ts';
+import './erase.ts';
 
 /** The GraphQL schema. */
 export const schema = builder.toSchema();
