@@ -638,7 +638,7 @@ function attackSection(report: Report): string[] {
         'n/a',
         'n/a',
         'n/a',
-        `${s.ratioLimit}x`,
+        `≤ ${s.ratioLimit}x`,
         r.error ? `error: ${r.error}` : r.skipped,
         '',
         '',
