@@ -2,6 +2,7 @@
 // (scenarios/attack.ts) share: the attack kinds and the shape of a result. A module of its own
 // because the attacker's module starts serving RPC when imported.
 import type { TargetAddress } from '../targets/types.ts';
+import type { LatencySummary } from './hist.ts';
 
 export const ATTACK_KINDS = ['aliases', 'depth', 'query-flood', 'emit-flood', 'reservations', 'stream-flood', 'slow-loris'] as const;
 export type AttackKind = (typeof ATTACK_KINDS)[number];
@@ -46,6 +47,8 @@ export interface AttackResult {
   outcomes: Record<string, number>;
   /** per second of the attack: [accepted, refused, dropped] */
   perSecond: Array<[number, number, number]>;
+  /** HTTP attacks: time from sending a request to its answer read (closed loop: what each answer took) */
+  answerMs: LatencySummary | null;
   /** kind-specific figures (streams held, slow-loris hold times) */
   extra: Record<string, unknown>;
 }

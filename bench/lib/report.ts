@@ -647,6 +647,7 @@ function attackSection(report: Report): string[] {
         '',
         '',
         '',
+        '',
       ];
     const a = r.attacker;
     const w = r.cpu.attack as CpuWindow;
@@ -663,7 +664,7 @@ function attackSection(report: Report): string[] {
       `${fmt(vd.latency.p99, 2)} (p50 ${fmt(vd.latency.p50, 2)}, max ${fmt(vd.latency.max, 1)})`,
       fmt(r.ratio, 2),
       `≤ ${s.ratioLimit}x`,
-      r.met ? 'met' : `MISSED${r.why ? ` (${r.why})` : ''}`,
+      (r.met ? 'met' : `MISSED${r.why ? ` (${r.why})` : ''}`) + (r.disturbed ? ` [disturbed: ${r.disturbed}]` : ''),
       `${vb.failed} / ${vd.failed}${
         vd.failed
           ? ` (${Object.entries(vd.failures)
@@ -673,6 +674,7 @@ function attackSection(report: Report): string[] {
       }`,
       `${fmt(a.accepted)} / ${fmt(a.refused)} / ${fmt(a.dropped)}`,
       `${fmt(a.acceptedPerSecond, 1)} / ${fmt(a.refusedPerSecond, 1)}`,
+      a.answerMs ? `${fmt(a.answerMs.p50, 1)} / ${fmt(a.answerMs.p99, 1)}` : 'n/a',
       top,
       `${cpuCell(w, 'server')} / ${cpuCell(w, 'postgres')} / ${cpuCell(w, 'attacker')} / ${fmt(w.otherPct, 1)}`,
       `${mib(r.rss.before)} → ${mib(r.rss.after)}`,
@@ -692,6 +694,7 @@ function attackSection(report: Report): string[] {
         'victim failures without / during',
         'attacker accepted / refused / dropped',
         'accepted/s / refused/s',
+        'attacker answer p50 / p99 (ms)',
         'attacker outcomes (most frequent)',
         'CPU % during: server / pg / attacker / other',
         'server RSS before → after (MiB)',

@@ -23,6 +23,7 @@ import net from 'node:net';
 import { Pool } from 'undici';
 import { ATTACK_DESCRIPTIONS, type AttackerInit, type AttackKind, type AttackParams, type AttackResult } from '../lib/attacks.ts';
 import { nowMs, sleep } from '../lib/clock.ts';
+import { newHistogram, recordMs, summarize } from '../lib/hist.ts';
 import { serveRpc } from '../lib/rpc.ts';
 import { getTarget } from '../targets/index.ts';
 import type { HttpRequestSpec, TargetClient } from '../targets/types.ts';
@@ -57,6 +58,8 @@ type AttackRequest = Omit<HttpRequestSpec, 'method'> & { method: 'GET' | 'POST' 
 
 class Tally {
   readonly outcomes = new Map<string, number>();
+  /** time from sending a request to its answer read (HTTP attacks): what one answer cost */
+  readonly answerTimes = newHistogram();
   readonly perSecond: Array<[number, number, number]> = [];
   accepted = 0;
   refused = 0;
@@ -121,6 +124,7 @@ async function closedLoop(
     while (nowMs() < end) {
       const { req, label = '' } = next(i++);
       inflight++;
+      const t0 = nowMs();
       try {
         const res = await p.request({
           path: req.path,
@@ -129,6 +133,7 @@ async function closedLoop(
           body: req.body ?? null,
         });
         const body = await res.body.text();
+        recordMs(tally.answerTimes, nowMs() - t0);
         if (!given) tally.answer(res.statusCode, body, label);
       } catch (err) {
         if (!given) tally.failure(err, label);
@@ -356,6 +361,7 @@ async function run(p: AttackParams): Promise<AttackResult> {
     droppedPerSecond: rate(tally.dropped),
     outcomes: Object.fromEntries([...tally.outcomes].sort((a, b) => b[1] - a[1])),
     perSecond: tally.perSecond,
+    answerMs: tally.answerTimes.totalCount > 0 ? summarize(tally.answerTimes) : null,
     extra,
   };
 }

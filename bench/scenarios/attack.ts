@@ -216,6 +216,9 @@ async function runAttack(ctx: ScenarioContext, kind: AttackKind, runId: string):
 
     const ratio = baseline.latency.p99 > 0 && during.answered > 0 ? round3(during.latency.p99 / baseline.latency.p99) : null;
     const met = ratio !== null && ratio <= cfg.attackRatioLimit && baseline.failed === 0 && during.failed === 0 && !serverExited;
+    // Other processes (test runs) taking CPU during a window make its figures the machine's, not Herald's.
+    const otherPct = Math.max(baselineCpu.otherPct, attackCpu.otherPct);
+    const disturbed = otherPct > cfg.quietOtherPct ? `other processes used up to ${otherPct}% of a core during the windows` : null;
     const why = serverExited
       ? 'the server exited'
       : during.failed > 0
@@ -235,6 +238,7 @@ async function runAttack(ctx: ScenarioContext, kind: AttackKind, runId: string):
       victim: { baseline, during },
       attacker: result,
       cpu: { baseline: baselineCpu, attack: attackCpu },
+      disturbed,
       generatorBusyPct: round3((attackCpu.groups.attacker?.pct ?? 0) + (attackCpu.groups.runner?.pct ?? 0)),
       rss: { before: rssBefore, after: rssAfter },
       quietWait: quiet,
@@ -244,7 +248,9 @@ async function runAttack(ctx: ScenarioContext, kind: AttackKind, runId: string):
     ctx.log(
       `  ${kind}: victim p99 ${baseline.latency.p99} ms without, ${during.latency.p99} ms during (${ratio ?? 'n/a'}x, ${met ? 'met' : `MISSED: ${why}`}); ` +
         `attacker ${result.accepted} accepted (${result.acceptedPerSecond}/s), ${result.refused} refused (${result.refusedPerSecond}/s), ${result.dropped} dropped; ` +
-        `server CPU ${attackCpu.groups.server?.pct ?? 'n/a'}%; top outcomes ${Object.entries(result.outcomes)
+        `server CPU ${attackCpu.groups.server?.pct ?? 'n/a'}%${disturbed ? ` [disturbed: ${disturbed}]` : ''}; top outcomes ${Object.entries(
+          result.outcomes,
+        )
           .slice(0, 3)
           .map(([k, v]) => `${v}x ${k}`)
           .join(', ')}`,
