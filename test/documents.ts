@@ -129,3 +129,30 @@ export const InboxEvents = graphql(`
     }
   }
 `);
+
+/** What a UI shows of a notification: its text, type, link and actor. */
+export const NotificationContent = graphql(`
+  fragment NotificationContent on Notification {
+    id
+    title
+    body
+    type
+    url
+    actor { id name avatarUrl }
+  }
+`);
+
+export const EmitContent = graphql(`
+  mutation EmitContent($input: EmitNotificationInput!) {
+    emitNotification(input: $input) {
+      deliveredCount
+      deliveries { notification { ...NotificationContent } }
+    }
+  }
+`);
+
+export const InboxContent = graphql(`
+  query InboxContent {
+    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }
+  }
+`);

@@ -1,4 +1,4 @@
-import type { NotificationRecord, NotificationType } from './model.ts';
+import type { Actor, NotificationRecord, NotificationType } from './model.ts';
 
 /** How a notification changed, as pushed on `inboxEvents`. */
 export type ChangeKind = 'READ' | 'UNREAD' | 'ARCHIVED' | 'UNARCHIVED' | 'DELETED';
@@ -13,6 +13,8 @@ export interface WireNotification {
   type: NotificationType;
   category: string | null;
   data: unknown;
+  url: string | null;
+  actor: Actor | null;
   readAt: string | null;
   archivedAt: string | null;
   createdAt: string;
@@ -85,15 +87,15 @@ export function fromWire(n: WireNotification): NotificationRecord {
 
 /**
  * A fan-out (one commit's messages for many users, one Redis message) as it travels: each distinct
- * notification content (title, body, type, category, data) once, and per recipient only what is
+ * notification content (title, body, type, category, data, url, actor) once, and per recipient only what is
  * its own (id, position, times). A bulk emit to 10,000 users sent its content 10,000 times, which
  * every instance then parsed back into 10,000 copies.
  */
 export interface PackedFanout {
   /** The publishing instance (it delivers to its own streams without waiting for the echo). */
   o?: string;
-  /** [title, body, type, category, data] */
-  t: [string, string, NotificationType, string | null, unknown][];
+  /** [title, body, type, category, data, url, actor]; url and actor absent from instances of the release before them. */
+  t: [string, string, NotificationType, string | null, unknown, (string | null)?, (Actor | null)?][];
   /** [userId, v, unread, added as [template, id, seq, createdAt, readAt, archivedAt][] or null, changed or null] */
   e: [string, number, number, [number, string, number, string, string | null, string | null][] | null, InboxMessage['changed'] | null][];
 }
@@ -110,10 +112,12 @@ export function packFanout(messages: Iterable<readonly [string, InboxMessage]>, 
       byBody.set(n.body, candidates);
     }
     for (const { index, template } of candidates) {
-      const [title, , type, category, data] = template;
-      if (title === n.title && type === n.type && category === n.category && data === n.data) return index;
+      const [title, , type, category, data, url, actor] = template;
+      if (title === n.title && type === n.type && category === n.category && data === n.data && url === n.url && actor === n.actor) {
+        return index;
+      }
     }
-    const template: PackedFanout['t'][number] = [n.title, n.body, n.type, n.category, n.data];
+    const template: PackedFanout['t'][number] = [n.title, n.body, n.type, n.category, n.data, n.url, n.actor];
     candidates.push({ index: t.length, template });
     t.push(template);
     return t.length - 1;
@@ -135,8 +139,8 @@ export function unpackFanout(packed: PackedFanout): [string, InboxMessage][] {
         const template = packed.t[i];
         // From another instance: a message naming a template it does not hold is malformed.
         if (template === undefined) throw new Error(`fan-out names template ${i} of ${packed.t.length}`);
-        const [title, body, type, category, data] = template;
-        return { id, recipientId: userId, seq, title, body, type, category, data, readAt, archivedAt, createdAt };
+        const [title, body, type, category, data, url = null, actor = null] = template;
+        return { id, recipientId: userId, seq, title, body, type, category, data, url, actor, readAt, archivedAt, createdAt };
       });
     }
     if (changed) message.changed = changed;

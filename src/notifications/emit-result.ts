@@ -111,6 +111,8 @@ export function complete<M extends BatchMember>(plans: readonly Plan<M>[], inser
           type: tpl.type,
           category: tpl.category,
           data,
+          url: tpl.url,
+          actor: tpl.actor,
           readAt: null,
           archivedAt: null,
           createdAt: isoOf(row.created_at),

@@ -33,6 +33,43 @@ export function requiredText(value: string, field: string, max: number): string 
   return text;
 }
 
+/** Trims and checks an optional text field: absent is the empty string. */
+export function optionalText(value: string | null | undefined, field: string, max: number): string {
+  if (value === undefined || value === null) return '';
+  const text = storable(value, field).trim();
+  if (text.length > max) throw badInput(`"${field}" must be at most ${max} characters`, { field, max });
+  return text;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses.
+const UNSAFE_IN_URL = /[\u0000-\u001F\u007F\s\\]/;
+
+/**
+ * A link a UI will put in an `href` or `src`: an absolute http(s) URL or, when `paths` is on, a
+ * path of the app itself ("/invoices/42"). Anything else is refused, `javascript:` and `data:`
+ * above all (a producer's mistake, or a compromised producer, must not become script in every
+ * recipient's inbox), and so are "//host" and "/\\host", which browsers read as another site.
+ */
+export function link(value: string, field: string, paths: boolean): string {
+  const text = value.trim();
+  const refuse = () =>
+    badInput(
+      `"${field}" must be an absolute http(s) URL${paths ? ' or a path starting with "/"' : ''}, at most ${LIMITS.maxUrl} characters`,
+      {
+        field,
+      },
+    );
+  if (text.length === 0 || text.length > LIMITS.maxUrl || !isStorable(text) || UNSAFE_IN_URL.test(text)) throw refuse();
+  if (text.startsWith('/')) {
+    if (!paths || text.startsWith('//')) throw refuse();
+    return text;
+  }
+  if (!URL.canParse(text)) throw refuse();
+  const { protocol } = new URL(text);
+  if (protocol !== 'http:' && protocol !== 'https:') throw refuse();
+  return text;
+}
+
 /** A category such as `timesheet.rejected`: letters, digits and `._:-/`, at most 100 characters. */
 export function category(value: string, field = 'category'): string {
   const text = value.trim();

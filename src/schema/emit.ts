@@ -2,14 +2,29 @@ import { badInput } from '../errors.ts';
 import { builder } from './builder.ts';
 import { NotificationRef, NotificationTypeEnum } from './notification.ts';
 
+const NotificationActorInput = builder.inputType('NotificationActorInput', {
+  description: 'Who did what the notification tells about, shown beside it.',
+  fields: (t) => ({
+    id: t.id({ required: false, description: "The actor's id in your app (a user id), 1 to 255 characters." }),
+    name: t.string({ required: true, description: '1 to 200 characters.' }),
+    avatarUrl: t.string({ required: false, description: 'An absolute http(s) URL of an image, at most 2,048 characters.' }),
+  }),
+});
+
 const EmitNotificationInput = builder.inputType('EmitNotificationInput', {
   fields: (t) => ({
     recipientIds: t.idList({ required: true, description: '1 to 10,000 distinct user ids.' }),
     title: t.string({ required: true, description: '1 to 200 characters.' }),
-    body: t.string({ required: true, description: '1 to 10,000 characters.' }),
-    type: t.field({ type: NotificationTypeEnum, required: true }),
+    body: t.string({ required: false, description: 'At most 10,000 characters. Absent: empty (a title-only notification).' }),
+    type: t.field({ type: NotificationTypeEnum, required: false, description: 'Absent: ALERT.' }),
     category: t.string({ required: false, description: 'Routing key such as `timesheet.rejected` (letters, digits, `._:-/`).' }),
     data: t.field({ type: 'JSON', required: false, description: 'A JSON object of at most 16 KiB.' }),
+    url: t.string({
+      required: false,
+      description:
+        'Where a click on the notification goes: an absolute http(s) URL, or a path of your app starting with "/". At most 2,048 characters; other schemes (javascript:, data:) are refused.',
+    }),
+    actor: t.field({ type: NotificationActorInput, required: false }),
     idempotencyKey: t.string({
       required: false,
       description:
@@ -72,6 +87,12 @@ builder.mutationField('emitNotification', (t) =>
         type: input.type,
         category: input.category,
         data: input.data,
+        url: input.url,
+        actor: input.actor && {
+          id: input.actor.id === undefined || input.actor.id === null ? null : String(input.actor.id),
+          name: input.actor.name,
+          avatarUrl: input.actor.avatarUrl,
+        },
         idempotencyKey: input.idempotencyKey,
         producerId: ctx.auth?.userId ?? '',
       }),

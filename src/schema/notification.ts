@@ -1,6 +1,6 @@
 import type { Context } from '../context.ts';
 import { encodeCursor } from '../domain/cursor.ts';
-import type { NotificationRecord, NotificationType } from '../domain/model.ts';
+import type { Actor, NotificationRecord, NotificationType } from '../domain/model.ts';
 import { badInput } from '../errors.ts';
 import { changeNotifications, getNotification, listInbox, markAllRead, unreadCount } from '../notifications/inbox.ts';
 import { builder } from './builder.ts';
@@ -19,6 +19,15 @@ export const NotificationTypeEnum = builder.enumType('NotificationType', {
   description: 'The kind of notification, chosen by the producer; clients filter and style by it.',
 });
 
+const NotificationActor = builder.objectRef<Actor>('NotificationActor').implement({
+  description: 'Who did what the notification tells about.',
+  fields: (t) => ({
+    id: t.exposeID('id', { nullable: true }),
+    name: t.exposeString('name'),
+    avatarUrl: t.exposeString('avatarUrl', { nullable: true, description: 'An absolute http(s) URL of an image.' }),
+  }),
+});
+
 export const NotificationRef = builder.objectRef<NotificationRecord>('Notification').implement({
   description: "A notification in one user's inbox.",
   fields: (t) => ({
@@ -33,6 +42,11 @@ export const NotificationRef = builder.objectRef<NotificationRecord>('Notificati
     type: t.field({ type: NotificationTypeEnum, resolve: (n) => n.type }),
     category: t.exposeString('category', { nullable: true, description: 'Producer-chosen routing key, e.g. `timesheet.rejected`.' }),
     data: t.field({ type: 'JSON', nullable: true, resolve: (n) => n.data }),
+    url: t.exposeString('url', {
+      nullable: true,
+      description: 'Where a click goes: an absolute http(s) URL or a path of the app ("/invoices/42"); never another scheme.',
+    }),
+    actor: t.field({ type: NotificationActor, nullable: true, resolve: (n) => n.actor }),
     read: t.boolean({ resolve: (n) => n.readAt !== null }),
     readAt: t.field({ type: 'DateTime', nullable: true, resolve: (n) => n.readAt }),
     archived: t.boolean({ resolve: (n) => n.archivedAt !== null }),

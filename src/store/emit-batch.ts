@@ -14,7 +14,7 @@
  * computes those facts per recipient.
  */
 import type { Sql } from '../db/index.ts';
-import { DEFAULT_PREFERENCES, type NotificationRecord, type NotificationType, type Preferences } from '../domain/model.ts';
+import { type Actor, DEFAULT_PREFERENCES, type NotificationRecord, type NotificationType, type Preferences } from '../domain/model.ts';
 import { fromRow, NOTIFICATION_COLUMNS, type NotificationRow } from './notifications.ts';
 import { type PreferenceRow, preferencesFromRow, readPreferences } from './preferences.ts';
 
@@ -25,6 +25,8 @@ export interface Template {
   type: NotificationType;
   category: string | null;
   data: string | null;
+  url: string | null;
+  actor: Actor | null;
   key: string | null;
 }
 
@@ -164,7 +166,7 @@ const prefixed = (alias: string) =>
     .map((c) => `${alias}.${c}`)
     .join(', ');
 
-/** The templates as the statements' $3..$8: once per emit, not once per recipient. */
+/** The templates as the statements' $3..$10: once per emit, not once per recipient. */
 function templateParams(batch: readonly BatchMember[]) {
   return [
     batch.map((m) => m.template.title),
@@ -173,6 +175,8 @@ function templateParams(batch: readonly BatchMember[]) {
     batch.map((m) => m.template.category),
     batch.map((m) => m.template.data),
     batch.map((m) => m.template.key),
+    batch.map((m) => m.template.url),
+    batch.map((m) => (m.template.actor === null ? null : JSON.stringify(m.template.actor))),
   ];
 }
 
@@ -181,7 +185,7 @@ function templateParams(batch: readonly BatchMember[]) {
  * upserted (locked until commit, in a fixed order to avoid deadlocks) and advanced by the number
  * of its new notifications, which take the positions just below the new `last_seq`. The row lock
  * makes positions follow commit order: a later position is never visible before an earlier one.
- * Templates ($3..$8) are sent once per emit, not once per recipient.
+ * Templates ($3..$10) are sent once per emit, not once per recipient.
  */
 const storeSql = (input: string, withPreferences: boolean) => `
 WITH ${input},
@@ -205,9 +209,9 @@ numbered AS (
   FROM input i JOIN alloc a ON a.user_id = i.u
 ),
 ins AS (
-  INSERT INTO notification (recipient_id, seq, title, body, type, category, data, idempotency_key)
+  INSERT INTO notification (recipient_id, seq, title, body, type, category, data, idempotency_key, url, actor)
   SELECT n.u, n.seq, ($3::text[])[n.t], ($4::text[])[n.t], (($5::text[])[n.t])::"NotificationType",
-         ($6::text[])[n.t], (($7::text[])[n.t])::jsonb, ($8::text[])[n.t]
+         ($6::text[])[n.t], (($7::text[])[n.t])::jsonb, ($8::text[])[n.t], ($9::text[])[n.t], (($10::text[])[n.t])::jsonb
   FROM numbered n
   RETURNING id, recipient_id, seq, created_at
 )

@@ -30,6 +30,9 @@ type Documents = {
     "\n  query Presence($userIds: [ID!]!) {\n    presence(userIds: $userIds) { userId online }\n  }\n": typeof types.PresenceDocument,
     "\n  subscription NotificationAdded($after: String) {\n    notificationAdded(after: $after) { id cursor title body recipientId }\n  }\n": typeof types.NotificationAddedDocument,
     "\n  subscription InboxEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { id title } }\n      ... on NotificationChangedEvent { cursor notificationId change }\n      ... on UnreadCountChangedEvent { unreadCount }\n    }\n  }\n": typeof types.InboxEventsDocument,
+    "\n  fragment NotificationContent on Notification {\n    id\n    title\n    body\n    type\n    url\n    actor { id name avatarUrl }\n  }\n": typeof types.NotificationContentFragmentDoc,
+    "\n  mutation EmitContent($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      deliveries { notification { ...NotificationContent } }\n    }\n  }\n": typeof types.EmitContentDocument,
+    "\n  query InboxContent {\n    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }\n  }\n": typeof types.InboxContentDocument,
 };
 const documents: Documents = {
     "\n  fragment NotificationFields on Notification {\n    id\n    cursor\n    recipientId\n    title\n    body\n    type\n    category\n    data\n    read\n    readAt\n    archived\n    createdAt\n  }\n": types.NotificationFieldsFragmentDoc,
@@ -48,6 +51,9 @@ const documents: Documents = {
     "\n  query Presence($userIds: [ID!]!) {\n    presence(userIds: $userIds) { userId online }\n  }\n": types.PresenceDocument,
     "\n  subscription NotificationAdded($after: String) {\n    notificationAdded(after: $after) { id cursor title body recipientId }\n  }\n": types.NotificationAddedDocument,
     "\n  subscription InboxEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { id title } }\n      ... on NotificationChangedEvent { cursor notificationId change }\n      ... on UnreadCountChangedEvent { unreadCount }\n    }\n  }\n": types.InboxEventsDocument,
+    "\n  fragment NotificationContent on Notification {\n    id\n    title\n    body\n    type\n    url\n    actor { id name avatarUrl }\n  }\n": types.NotificationContentFragmentDoc,
+    "\n  mutation EmitContent($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      deliveries { notification { ...NotificationContent } }\n    }\n  }\n": types.EmitContentDocument,
+    "\n  query InboxContent {\n    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }\n  }\n": types.InboxContentDocument,
 };
 
 /**
@@ -128,6 +134,18 @@ export function graphql(source: "\n  subscription NotificationAdded($after: Stri
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription InboxEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { id title } }\n      ... on NotificationChangedEvent { cursor notificationId change }\n      ... on UnreadCountChangedEvent { unreadCount }\n    }\n  }\n"): (typeof documents)["\n  subscription InboxEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { id title } }\n      ... on NotificationChangedEvent { cursor notificationId change }\n      ... on UnreadCountChangedEvent { unreadCount }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment NotificationContent on Notification {\n    id\n    title\n    body\n    type\n    url\n    actor { id name avatarUrl }\n  }\n"): (typeof documents)["\n  fragment NotificationContent on Notification {\n    id\n    title\n    body\n    type\n    url\n    actor { id name avatarUrl }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EmitContent($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      deliveries { notification { ...NotificationContent } }\n    }\n  }\n"): (typeof documents)["\n  mutation EmitContent($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      deliveries { notification { ...NotificationContent } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query InboxContent {\n    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }\n  }\n"): (typeof documents)["\n  query InboxContent {\n    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -10,6 +10,8 @@ export const wireNotification = (userId: string, seq: number, content: Partial<W
   type: 'UPDATE',
   category: null,
   data: null,
+  url: null,
+  actor: null,
   readAt: null,
   archivedAt: null,
   createdAt: new Date(1_700_000_000_000 + seq).toISOString(),

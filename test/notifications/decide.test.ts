@@ -10,6 +10,8 @@ const template = (extra: Partial<Template> = {}): Template => ({
   type: 'UPDATE',
   category: null,
   data: null,
+  url: null,
+  actor: null,
   key: null,
   ...extra,
 });
@@ -26,6 +28,8 @@ const record = (id: string, recipientId: string): NotificationRecord => ({
   type: 'UPDATE',
   category: null,
   data: null,
+  url: null,
+  actor: null,
   readAt: null,
   archivedAt: null,
   createdAt: new Date(0),
