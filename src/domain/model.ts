@@ -62,6 +62,8 @@ export const LIMITS = {
   maxActorName: 200,
   maxCategory: 100,
   maxDataBytes: 16_384,
+  /** `data` as PostgreSQL stores it (jsonb, estimated): twice the text limit, which text-heavy data never reaches. */
+  maxDataStoredBytes: 32_768,
   /** Levels of objects and arrays in `data`, the object itself included. */
   maxDataDepth: 64,
   maxUserId: 255,

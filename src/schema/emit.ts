@@ -18,7 +18,12 @@ const EmitNotificationInput = builder.inputType('EmitNotificationInput', {
     body: t.string({ required: false, description: 'At most 10,000 characters. Absent: empty (a title-only notification).' }),
     type: t.field({ type: NotificationTypeEnum, required: false, description: 'Absent: ALERT.' }),
     category: t.string({ required: false, description: 'Routing key such as `timesheet.rejected` (letters, digits, `._:-/`).' }),
-    data: t.field({ type: 'JSON', required: false, description: 'A JSON object of at most 16 KiB.' }),
+    data: t.field({
+      type: 'JSON',
+      required: false,
+      description:
+        'A JSON object of at most 16 KiB as text, 64 levels deep, and about 32 KiB as stored (each number takes about 12 bytes: send long lists of numbers as a string).',
+    }),
     url: t.string({
       required: false,
       description:

@@ -185,7 +185,8 @@ function templateParams(batch: readonly BatchMember[]) {
  * upserted (locked until commit, in a fixed order to avoid deadlocks) and advanced by the number
  * of its new notifications, which take the positions just below the new `last_seq`. The row lock
  * makes positions follow commit order: a later position is never visible before an earlier one.
- * Templates ($3..$10) are sent once per emit, not once per recipient.
+ * Templates ($3..$10) are sent once per emit, not once per recipient, and their JSON is parsed
+ * once per emit (`json`): cast per row, an emit to 10,000 recipients parsed its `data` 10,000 times.
  */
 const storeSql = (input: string, withPreferences: boolean) => `
 WITH ${input},
@@ -208,11 +209,14 @@ numbered AS (
          a.unread_count, a.version
   FROM input i JOIN alloc a ON a.user_id = i.u
 ),
+json AS MATERIALIZED (
+  SELECT t, d::jsonb AS data, a::jsonb AS actor FROM unnest($7::text[], $10::text[]) WITH ORDINALITY AS x(d, a, t)
+),
 ins AS (
   INSERT INTO notification (recipient_id, seq, title, body, type, category, data, idempotency_key, url, actor)
   SELECT n.u, n.seq, ($3::text[])[n.t], ($4::text[])[n.t], (($5::text[])[n.t])::"NotificationType",
-         ($6::text[])[n.t], (($7::text[])[n.t])::jsonb, ($8::text[])[n.t], ($9::text[])[n.t], (($10::text[])[n.t])::jsonb
-  FROM numbered n
+         ($6::text[])[n.t], j.data, ($8::text[])[n.t], ($9::text[])[n.t], j.actor
+  FROM numbered n JOIN json j ON j.t = n.t
   RETURNING id, recipient_id, seq, created_at
 )
 SELECT 'n' AS kind, ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.ord, n.unread_count, n.version${

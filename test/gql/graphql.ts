@@ -18,7 +18,7 @@ export type EmitNotificationInput = {
   body?: string | null | undefined;
   /** Routing key such as `timesheet.rejected` (letters, digits, `._:-/`). */
   category?: string | null | undefined;
-  /** A JSON object of at most 16 KiB. */
+  /** A JSON object of at most 16 KiB as text, 64 levels deep, and about 32 KiB as stored (each number takes about 12 bytes: send long lists of numbers as a string). */
   data?: unknown;
   /** Makes retries safe: a second emit with the same key delivers nothing again to a recipient who already got it (kept 24 hours by default). */
   idempotencyKey?: string | null | undefined;
