@@ -156,3 +156,22 @@ export const InboxContent = graphql(`
     notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }
   }
 `);
+
+export const Counts = graphql(`
+  query Counts {
+    unreadCount
+    unseenCount
+  }
+`);
+
+export const MarkSeen = graphql(`
+  mutation MarkSeen($ids: [ID!]!) {
+    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }
+  }
+`);
+
+export const MarkAllSeen = graphql(`
+  mutation MarkAllSeen {
+    markAllNotificationsSeen { changedCount unreadCount unseenCount }
+  }
+`);

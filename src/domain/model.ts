@@ -26,6 +26,8 @@ export interface NotificationRecord {
   url: string | null;
   actor: Actor | null;
   readAt: Date | null;
+  /** When the user first saw it in a list (the bell badge); reading it sees it too. */
+  seenAt: Date | null;
   archivedAt: Date | null;
   createdAt: Date;
 }

@@ -114,12 +114,13 @@ export function complete<M extends BatchMember>(plans: readonly Plan<M>[], inser
           url: tpl.url,
           actor: tpl.actor,
           readAt: null,
+          seenAt: null,
           archivedAt: null,
           createdAt: isoOf(row.created_at),
         };
         delivery.published = wire;
         if (tpl.key !== null) stored.set(keyOf(wire.recipientId, tpl.key), delivery);
-        addToMessage(messages, wire, Number(row.version), row.unread_count);
+        addToMessage(messages, wire, Number(row.version), row.unread_count, row.unseen_count);
       } else if (delivery.status === 'DUPLICATE' && tpl.key !== null) {
         // A retry grouped into the same transaction as its first attempt: name what that attempt stored.
         delivery.notification ??= stored.get(keyOf(delivery.recipientId, tpl.key))?.notification ?? null;

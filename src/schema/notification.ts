@@ -2,7 +2,7 @@ import type { Context } from '../context.ts';
 import { encodeCursor } from '../domain/cursor.ts';
 import type { Actor, NotificationRecord, NotificationType } from '../domain/model.ts';
 import { badInput } from '../errors.ts';
-import { changeNotifications, getNotification, listInbox, markAllRead, unreadCount } from '../notifications/inbox.ts';
+import { changeNotifications, getNotification, inboxCounts, listInbox, markAllRead, markAllSeen } from '../notifications/inbox.ts';
 import { builder } from './builder.ts';
 
 /** What each type means to the recipient's UI; the README's API section lists the same (a test compares them). */
@@ -49,6 +49,11 @@ export const NotificationRef = builder.objectRef<NotificationRecord>('Notificati
     actor: t.field({ type: NotificationActor, nullable: true, resolve: (n) => n.actor }),
     read: t.boolean({ resolve: (n) => n.readAt !== null }),
     readAt: t.field({ type: 'DateTime', nullable: true, resolve: (n) => n.readAt }),
+    seen: t.boolean({
+      description: 'Seen in a list (the bell badge counts the unseen); reading a notification sees it too.',
+      resolve: (n) => n.seenAt !== null,
+    }),
+    seenAt: t.field({ type: 'DateTime', nullable: true, resolve: (n) => n.seenAt }),
     archived: t.boolean({ resolve: (n) => n.archivedAt !== null }),
     archivedAt: t.field({ type: 'DateTime', nullable: true, resolve: (n) => n.archivedAt }),
     createdAt: t.field({ type: 'DateTime', resolve: (n) => n.createdAt }),
@@ -115,7 +120,11 @@ builder.queryFields((t) => ({
   }),
   unreadCount: t.withAuth({ user: true }).int({
     description: 'Unread, unarchived notifications of the caller (exact, O(1)).',
-    resolve: (_root, _args, ctx) => unreadCount(ctx.services.db.sql, ctx.auth.userId),
+    resolve: async (_root, _args, ctx) => (await inboxCounts(ctx.services.db.sql, ctx.auth.userId)).unread,
+  }),
+  unseenCount: t.withAuth({ user: true }).int({
+    description: 'Unseen, unarchived notifications of the caller: the bell badge (exact, O(1)).',
+    resolve: async (_root, _args, ctx) => (await inboxCounts(ctx.services.db.sql, ctx.auth.userId)).unseen,
   }),
 }));
 
@@ -124,6 +133,7 @@ const UpdatePayload = builder.simpleObject('NotificationsUpdatePayload', {
     notifications: t.field({ type: [NotificationRef], description: 'The notifications named, as they are now.' }),
     changedCount: t.int({ description: 'How many actually changed state.' }),
     unreadCount: t.int(),
+    unseenCount: t.int(),
   }),
 });
 
@@ -131,6 +141,7 @@ const DeletePayload = builder.simpleObject('DeleteNotificationsPayload', {
   fields: (t) => ({
     deletedIds: t.idList(),
     unreadCount: t.int(),
+    unseenCount: t.int(),
   }),
 });
 
@@ -138,6 +149,14 @@ const MarkAllPayload = builder.simpleObject('MarkAllNotificationsReadPayload', {
   fields: (t) => ({
     changedCount: t.int(),
     unreadCount: t.int(),
+    unseenCount: t.int(),
+  }),
+});
+const MarkAllSeenPayload = builder.simpleObject('MarkAllNotificationsSeenPayload', {
+  fields: (t) => ({
+    changedCount: t.int(),
+    unreadCount: t.int(),
+    unseenCount: t.int(),
   }),
 });
 
@@ -150,7 +169,7 @@ const idsArgs = builder.args((t) => ({
 
 builder.mutationFields((t) => {
   const user = t.withAuth({ user: true });
-  const bulk = (action: 'READ' | 'UNREAD' | 'ARCHIVED' | 'UNARCHIVED', description: string) =>
+  const bulk = (action: 'READ' | 'UNREAD' | 'SEEN' | 'ARCHIVED' | 'UNARCHIVED', description: string) =>
     user.field({
       type: UpdatePayload,
       description,
@@ -158,7 +177,8 @@ builder.mutationFields((t) => {
       resolve: (_root, args, ctx) => changeNotifications(changeDeps(ctx), ctx.auth.userId, args.ids, action),
     });
   return {
-    markNotificationsRead: bulk('READ', 'Marks notifications read.'),
+    markNotificationsRead: bulk('READ', 'Marks notifications read (and seen).'),
+    markNotificationsSeen: bulk('SEEN', 'Marks notifications seen: they leave the unseen count (the bell badge), and stay unread.'),
     markNotificationsUnread: bulk('UNREAD', 'Marks notifications unread.'),
     archiveNotifications: bulk('ARCHIVED', 'Archives notifications (they leave the default inbox view and the unread count).'),
     unarchiveNotifications: bulk('UNARCHIVED', 'Moves archived notifications back to the inbox.'),
@@ -168,13 +188,18 @@ builder.mutationFields((t) => {
       args: idsArgs,
       resolve: async (_root, args, ctx) => {
         const r = await changeNotifications(changeDeps(ctx), ctx.auth.userId, args.ids, 'DELETED');
-        return { deletedIds: r.deletedIds, unreadCount: r.unreadCount };
+        return { deletedIds: r.deletedIds, unreadCount: r.unreadCount, unseenCount: r.unseenCount };
       },
     }),
     markAllNotificationsRead: user.field({
       type: MarkAllPayload,
-      description: 'Marks every unread notification of the caller read.',
+      description: 'Marks every unread notification of the caller read (and seen).',
       resolve: (_root, _args, ctx) => markAllRead(changeDeps(ctx), ctx.auth.userId),
+    }),
+    markAllNotificationsSeen: user.field({
+      type: MarkAllSeenPayload,
+      description: 'Marks every unseen notification of the caller seen: what a client calls when the user opens the list.',
+      resolve: (_root, _args, ctx) => markAllSeen(changeDeps(ctx), ctx.auth.userId),
     }),
   };
 });

@@ -57,6 +57,7 @@ export interface InsertedRow {
   ord: bigint | string;
   /** The recipient's inbox after the batch. */
   unread_count: number;
+  unseen_count: number;
   version: bigint | string;
 }
 
@@ -194,19 +195,20 @@ per_user AS (
   SELECT u, count(*)::int AS k FROM input GROUP BY u
 ),
 alloc AS (
-  INSERT INTO inbox_state AS s (user_id, last_seq, unread_count, version, updated_at)
-  SELECT u, k, k, 1, now() FROM per_user ORDER BY u
+  INSERT INTO inbox_state AS s (user_id, last_seq, unread_count, unseen_count, version, updated_at)
+  SELECT u, k, k, k, 1, now() FROM per_user ORDER BY u
   ON CONFLICT (user_id) DO UPDATE SET
     last_seq = s.last_seq + EXCLUDED.last_seq,
     unread_count = s.unread_count + EXCLUDED.unread_count,
+    unseen_count = s.unseen_count + EXCLUDED.unseen_count,
     version = s.version + 1,
     updated_at = now()
-  RETURNING user_id, last_seq, unread_count, version
+  RETURNING user_id, last_seq, unread_count, unseen_count, version
 ),
 numbered AS (
   SELECT i.u, i.t, i.ord,
          a.last_seq - count(*) OVER (PARTITION BY i.u) + row_number() OVER (PARTITION BY i.u ORDER BY i.ord) AS seq,
-         a.unread_count, a.version
+         a.unread_count, a.unseen_count, a.version
   FROM input i JOIN alloc a ON a.user_id = i.u
 ),
 json AS MATERIALIZED (
@@ -219,7 +221,7 @@ ins AS (
   FROM numbered n JOIN json j ON j.t = n.t
   RETURNING id, recipient_id, seq, created_at
 )
-SELECT 'n' AS kind, ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.ord, n.unread_count, n.version${
+SELECT 'n' AS kind, ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.ord, n.unread_count, n.unseen_count, n.version${
   withPreferences
     ? ', NULL::boolean AS enabled, NULL::boolean AS email, NULL::boolean AS sms, NULL::boolean AS push, NULL::text[] AS muted_categories'
     : ''
@@ -228,7 +230,7 @@ FROM ins JOIN numbered n ON n.u = ins.recipient_id AND n.seq = ins.seq${
   withPreferences
     ? `
 UNION ALL
-SELECT 'p', NULL::uuid, user_id, NULL::bigint, NULL::timestamptz, NULL::int, NULL::bigint, NULL::int, NULL::bigint, enabled, email, sms, push, muted_categories
+SELECT 'p', NULL::uuid, user_id, NULL::bigint, NULL::timestamptz, NULL::int, NULL::bigint, NULL::int, NULL::int, NULL::bigint, enabled, email, sms, push, muted_categories
 FROM prefs`
     : ''
 }`;

@@ -23,12 +23,13 @@ export interface NotificationRow {
   url: string | null;
   actor: Actor | null;
   read_at: Date | null;
+  seen_at: Date | null;
   archived_at: Date | null;
   created_at: Date;
 }
 
 export const NOTIFICATION_COLUMNS =
-  'id, recipient_id, seq, title, body, type, category, data, url, actor, read_at, archived_at, created_at';
+  'id, recipient_id, seq, title, body, type, category, data, url, actor, read_at, seen_at, archived_at, created_at';
 
 export function fromRow(row: NotificationRow): NotificationRecord {
   return {
@@ -43,6 +44,7 @@ export function fromRow(row: NotificationRow): NotificationRecord {
     url: row.url ?? null,
     actor: row.actor ?? null,
     readAt: row.read_at ? new Date(row.read_at) : null,
+    seenAt: row.seen_at ? new Date(row.seen_at) : null,
     archivedAt: row.archived_at ? new Date(row.archived_at) : null,
     createdAt: new Date(row.created_at),
   };

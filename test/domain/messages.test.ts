@@ -74,13 +74,13 @@ describe('fan-out messages travel packed: shared content once, per-recipient fie
 describe("a commit's additions: one message per user", () => {
   it("groups each user's notifications with the user's inbox after the commit, in position order", () => {
     const messages = new Map<string, AddedMessage>();
-    addToMessage(messages, wire('u1', 5), 7, 3);
-    addToMessage(messages, wire('u2', 1), 1, 1);
-    addToMessage(messages, wire('u1', 4), 7, 3);
+    addToMessage(messages, wire('u1', 5), 7, 3, 2);
+    addToMessage(messages, wire('u2', 1), 1, 1, 1);
+    addToMessage(messages, wire('u1', 4), 7, 3, 2);
     sortAdded(messages.values());
     expect([...messages]).toEqual([
-      ['u1', { v: 7, unread: 3, added: [wire('u1', 4), wire('u1', 5)] }],
-      ['u2', { v: 1, unread: 1, added: [wire('u2', 1)] }],
+      ['u1', { v: 7, unread: 3, unseen: 2, added: [wire('u1', 4), wire('u1', 5)] }],
+      ['u2', { v: 1, unread: 1, unseen: 1, added: [wire('u2', 1)] }],
     ]);
   });
 

@@ -33,6 +33,9 @@ type Documents = {
     "\n  fragment NotificationContent on Notification {\n    id\n    title\n    body\n    type\n    url\n    actor { id name avatarUrl }\n  }\n": typeof types.NotificationContentFragmentDoc,
     "\n  mutation EmitContent($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      deliveries { notification { ...NotificationContent } }\n    }\n  }\n": typeof types.EmitContentDocument,
     "\n  query InboxContent {\n    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }\n  }\n": typeof types.InboxContentDocument,
+    "\n  query Counts {\n    unreadCount\n    unseenCount\n  }\n": typeof types.CountsDocument,
+    "\n  mutation MarkSeen($ids: [ID!]!) {\n    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }\n  }\n": typeof types.MarkSeenDocument,
+    "\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n": typeof types.MarkAllSeenDocument,
 };
 const documents: Documents = {
     "\n  fragment NotificationFields on Notification {\n    id\n    cursor\n    recipientId\n    title\n    body\n    type\n    category\n    data\n    read\n    readAt\n    archived\n    createdAt\n  }\n": types.NotificationFieldsFragmentDoc,
@@ -54,6 +57,9 @@ const documents: Documents = {
     "\n  fragment NotificationContent on Notification {\n    id\n    title\n    body\n    type\n    url\n    actor { id name avatarUrl }\n  }\n": types.NotificationContentFragmentDoc,
     "\n  mutation EmitContent($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      deliveries { notification { ...NotificationContent } }\n    }\n  }\n": types.EmitContentDocument,
     "\n  query InboxContent {\n    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }\n  }\n": types.InboxContentDocument,
+    "\n  query Counts {\n    unreadCount\n    unseenCount\n  }\n": types.CountsDocument,
+    "\n  mutation MarkSeen($ids: [ID!]!) {\n    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }\n  }\n": types.MarkSeenDocument,
+    "\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n": types.MarkAllSeenDocument,
 };
 
 /**
@@ -146,6 +152,18 @@ export function graphql(source: "\n  mutation EmitContent($input: EmitNotificati
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query InboxContent {\n    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }\n  }\n"): (typeof documents)["\n  query InboxContent {\n    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Counts {\n    unreadCount\n    unseenCount\n  }\n"): (typeof documents)["\n  query Counts {\n    unreadCount\n    unseenCount\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation MarkSeen($ids: [ID!]!) {\n    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }\n  }\n"): (typeof documents)["\n  mutation MarkSeen($ids: [ID!]!) {\n    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n"): (typeof documents)["\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -13,6 +13,7 @@ export const wireNotification = (userId: string, seq: number, content: Partial<W
   url: null,
   actor: null,
   readAt: null,
+  seenAt: null,
   archivedAt: null,
   createdAt: new Date(1_700_000_000_000 + seq).toISOString(),
   ...content,

@@ -31,6 +31,7 @@ const record = (id: string, recipientId: string): NotificationRecord => ({
   url: null,
   actor: null,
   readAt: null,
+  seenAt: null,
   archivedAt: null,
   createdAt: new Date(0),
 });
