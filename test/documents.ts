@@ -175,3 +175,13 @@ export const MarkAllSeen = graphql(`
     markAllNotificationsSeen { changedCount unreadCount unseenCount }
   }
 `);
+
+export const EmitCritical = graphql(`
+  mutation EmitCritical($input: EmitNotificationInput!) {
+    emitNotification(input: $input) {
+      deliveredCount
+      suppressedCount
+      deliveries { recipientId status reason bypassed channels { email } }
+    }
+  }
+`);

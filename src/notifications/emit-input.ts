@@ -15,6 +15,8 @@ export interface EmitInput {
   data?: unknown;
   url?: string | null | undefined;
   actor?: ActorInput | null | undefined;
+  /** Delivered whatever the recipients' preferences say (muted category, in-app off). */
+  critical?: boolean | null | undefined;
   /** A producer's retry with the same key delivers nothing twice, per recipient. */
   idempotencyKey?: string | null | undefined;
   /**
@@ -81,6 +83,7 @@ export function validateEmit(input: EmitInput): { template: Template; recipients
       data,
       url: input.url === undefined || input.url === null ? null : v.link(input.url, 'url', true),
       actor: input.actor === undefined || input.actor === null ? null : actor(input.actor),
+      critical: input.critical === true,
       key,
     },
   };

@@ -20,6 +20,8 @@ export interface Channels {
 export class Delivery {
   status: DeliveryStatus = 'DELIVERED';
   reason: SuppressionReason | null = null;
+  /** Delivered although the preferences exclude it (a critical emit): what they exclude it for. */
+  bypassed: SuppressionReason | null = null;
   /** Set when this emit stored the notification: it as published. */
   published: WireNotification | undefined = undefined;
   private record: NotificationRecord | null = null;

@@ -30,6 +30,11 @@ const EmitNotificationInput = builder.inputType('EmitNotificationInput', {
         'Where a click on the notification goes: an absolute http(s) URL, or a path of your app starting with "/". At most 2,048 characters; other schemes (javascript:, data:) are refused.',
     }),
     actor: t.field({ type: NotificationActorInput, required: false }),
+    critical: t.boolean({
+      required: false,
+      description:
+        "Delivered whatever the recipients' preferences say (a muted category, in-app turned off): for security alerts and legal notices, not for marketing. Each delivery reports what it bypassed.",
+    }),
     idempotencyKey: t.string({
       required: false,
       description:
@@ -63,6 +68,11 @@ const EmitDelivery = builder.simpleObject('EmitDelivery', {
     recipientId: t.id(),
     status: t.field({ type: DeliveryStatus }),
     reason: t.field({ type: SuppressionReason, nullable: true }),
+    bypassed: t.field({
+      type: SuppressionReason,
+      nullable: true,
+      description: "A critical emit delivered although the recipient's preferences exclude it: what they exclude it for.",
+    }),
     notification: t.field({ type: NotificationRef, nullable: true }),
     channels: t.field({ type: DeliveryChannels }),
   }),
@@ -93,6 +103,7 @@ builder.mutationField('emitNotification', (t) =>
         category: input.category,
         data: input.data,
         url: input.url,
+        critical: input.critical,
         actor: input.actor && {
           id: input.actor.id === undefined || input.actor.id === null ? null : String(input.actor.id),
           name: input.actor.name,

@@ -28,6 +28,8 @@ export interface Template {
   url: string | null;
   actor: Actor | null;
   key: string | null;
+  /** Delivered whatever the recipient's preferences say. */
+  critical: boolean;
 }
 
 /** One emit of a batch: its content, sent once, and its recipients. */
@@ -42,6 +44,8 @@ export interface PreferenceFacts {
   enabled: boolean;
   /** The emit has a category, and the recipient muted it. */
   muted: boolean;
+  /** The emit is critical (a producer's call: security alerts, legal notices). */
+  critical: boolean;
 }
 
 /** A row the batch inserted. */
@@ -110,7 +114,7 @@ export function batchStore(storedWhen: readonly PreferenceFacts[]): BatchStore {
           templates.push(t + 1);
         }
       });
-      const rows = await sql.query<StoreRow>(storeSql, [users, templates, ...templateParams(batch)]);
+      const rows = await sql.query<StoreRow>(storeSql, [users, templates, ...templateParams(batch), batch.map((m) => m.template.critical)]);
       const preferences = new Map<string, Preferences>();
       for (const r of rows) if (r.kind === 'p') preferences.set(r.recipient_id, preferencesFromRow(r));
       return { rows, preferences };
@@ -247,8 +251,11 @@ const INSERT_SQL = storeSql('input AS (SELECT u, t, ord FROM unnest($1::text[], 
 const STORE_SQL = (storedWhen: readonly PreferenceFacts[]) => {
   const enabled = `COALESCE(p.enabled, ${DEFAULT_PREFERENCES.enabled})`;
   const muted = 'COALESCE(($6::text[])[i.t] = ANY(p.muted_categories), false)';
+  const critical = '($11::boolean[])[i.t]';
+  const not = (fact: boolean) => (fact ? '' : 'NOT ');
   const stored =
-    storedWhen.map((f) => `(${f.enabled ? '' : 'NOT '}${enabled} AND ${f.muted ? '' : 'NOT '}${muted})`).join(' OR ') || 'false';
+    storedWhen.map((f) => `(${not(f.enabled)}${enabled} AND ${not(f.muted)}${muted} AND ${not(f.critical)}${critical})`).join(' OR ') ||
+    'false';
   return storeSql(
     `all_input AS (SELECT u, t, ord FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS x(u, t, ord)),
 prefs AS (

@@ -36,6 +36,7 @@ type Documents = {
     "\n  query Counts {\n    unreadCount\n    unseenCount\n  }\n": typeof types.CountsDocument,
     "\n  mutation MarkSeen($ids: [ID!]!) {\n    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }\n  }\n": typeof types.MarkSeenDocument,
     "\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n": typeof types.MarkAllSeenDocument,
+    "\n  mutation EmitCritical($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      deliveries { recipientId status reason bypassed channels { email } }\n    }\n  }\n": typeof types.EmitCriticalDocument,
 };
 const documents: Documents = {
     "\n  fragment NotificationFields on Notification {\n    id\n    cursor\n    recipientId\n    title\n    body\n    type\n    category\n    data\n    read\n    readAt\n    archived\n    createdAt\n  }\n": types.NotificationFieldsFragmentDoc,
@@ -60,6 +61,7 @@ const documents: Documents = {
     "\n  query Counts {\n    unreadCount\n    unseenCount\n  }\n": types.CountsDocument,
     "\n  mutation MarkSeen($ids: [ID!]!) {\n    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }\n  }\n": types.MarkSeenDocument,
     "\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n": types.MarkAllSeenDocument,
+    "\n  mutation EmitCritical($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      deliveries { recipientId status reason bypassed channels { email } }\n    }\n  }\n": types.EmitCriticalDocument,
 };
 
 /**
@@ -164,6 +166,10 @@ export function graphql(source: "\n  mutation MarkSeen($ids: [ID!]!) {\n    mark
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n"): (typeof documents)["\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EmitCritical($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      deliveries { recipientId status reason bypassed channels { email } }\n    }\n  }\n"): (typeof documents)["\n  mutation EmitCritical($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      deliveries { recipientId status reason bypassed channels { email } }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
