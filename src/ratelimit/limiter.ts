@@ -21,7 +21,9 @@ export type Charge = { refused: Refusal } | { refused: null; refund(): Promise<v
 const KEYS_PER_CALL = 1_000;
 
 /**
- * Checks every key first and counts only when none is over, so a refused charge counts nothing.
+ * Checks every key first (one MGET) and counts only when none is over, so a refused charge counts
+ * nothing; then one command per key. Atomic per call: a key's window cannot end between its check
+ * and its count (a script runs alone), and a key read as absent is created with its window.
  * Same record as rate-limiter-flexible's RateLimiterRedis (an integer of points used, expiring at
  * the end of its fixed window), so `consume` and this count the same keys the same way.
  * ARGV: points per key, window seconds, the limit. Returns {1, 0} counted, {0, ms} refused.
@@ -30,10 +32,10 @@ const CHARGE = `
 local add = tonumber(ARGV[1])
 local seconds = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
+local used = redis.call('mget', unpack(KEYS))
 local wait = -1
 for i = 1, #KEYS do
-  local used = tonumber(redis.call('get', KEYS[i]) or '0')
-  if used + add > limit then
+  if (tonumber(used[i]) or 0) + add > limit then
     local ttl = redis.call('pttl', KEYS[i])
     if ttl < 0 then ttl = seconds * 1000 end
     if ttl > wait then wait = ttl end
@@ -41,8 +43,7 @@ for i = 1, #KEYS do
 end
 if wait >= 0 then return {0, wait} end
 for i = 1, #KEYS do
-  redis.call('set', KEYS[i], 0, 'EX', seconds, 'NX')
-  redis.call('incrby', KEYS[i], add)
+  if used[i] then redis.call('incrby', KEYS[i], add) else redis.call('set', KEYS[i], add, 'EX', seconds) end
 end
 return {1, 0}
 `;
