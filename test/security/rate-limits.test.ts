@@ -329,6 +329,36 @@ describe.each(BACKENDS)('rate limit settings (%s)', (backend) => {
     }
   });
 
+  it("apply in Yoga's handler too (a plugin with HTTP-level hooks): a query flood and a refused stream open answer 429", {
+    timeout: 60_000,
+  }, async () => {
+    const t = await startTestApp(backend, {}, { plugins: [{ onRequest() {} }] });
+    try {
+      const base = await t.listen();
+      const token = await t.token('through-yoga');
+      const answers = await flood(1_210, 16, () => gql(base, UNREAD, {}, token));
+      expect(answers.filter((a) => a.status === 200).length).toBe(1_200);
+      const refusedQuery = answers.find((a) => a.status === 429);
+      expect(refusedQuery).toBeDefined();
+      if (refusedQuery) expectRefused(refusedQuery, 'RATE_LIMIT_USER_QUERIES');
+      const opens = await flood(125, 8, async () => {
+        const response = await fetch(`${base}/graphql?query=${encodeURIComponent(ADDED)}`, {
+          headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` },
+        });
+        const status = response.status;
+        const retryAfter = response.headers.get('retry-after');
+        await response.body?.cancel();
+        return { status, retryAfter };
+      });
+      expect(opens.filter((o) => o.status === 200).length).toBe(120);
+      const refused = opens.filter((o) => o.status === 429);
+      expect(refused.length).toBe(5);
+      expect(Number(refused[0]?.retryAfter)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('TRUST_PROXY=false (the default) counts the socket address and ignores X-Forwarded-For', { timeout: 60_000 }, async () => {
     const t = await startTestApp(backend);
     try {
