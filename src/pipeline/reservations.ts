@@ -112,16 +112,15 @@ export function useReservedStreams(options: ReservedStreamsOptions): Plugin {
       const caller = await options.caller(request);
       if ('refused' in caller)
         return refuse(401, 'Unauthorized', ErrorCode.UNAUTHENTICATED, caller.refused, { 'www-authenticate': 'Bearer' });
-      const held = perUser.get(caller.userId) ?? 0;
-      if (held >= options.maxPerUser) {
-        return refuse(
+      const tooMany = () =>
+        refuse(
           429,
           'Too Many Requests',
           ErrorCode.TOO_MANY_STREAMS,
           `At most ${options.maxPerUser} unattached stream reservations per user; attach a stream to one first`,
           { 'retry-after': String(Math.ceil(options.ttlMs / 1000)) },
         );
-      }
+      if ((perUser.get(caller.userId) ?? 0) >= options.maxPerUser) return tooMany();
       const refusal = await options.admit?.(caller.userId);
       if (refusal) {
         return refuse(
@@ -133,6 +132,10 @@ export function useReservedStreams(options: ReservedStreamsOptions): Plugin {
           { retryAfter: refusal.retryAfter, limit: refusal.limit },
         );
       }
+      // Read again: the user's other PUTs may have reserved while the rate limit was counted (an
+      // await), and from here to the count below nothing else runs.
+      const held = perUser.get(caller.userId) ?? 0;
+      if (held >= options.maxPerUser) return tooMany();
       const token = randomUUID();
       perUser.set(caller.userId, held + 1);
       const timer = setTimeout(() => expire(token), options.ttlMs);
