@@ -18,6 +18,8 @@ export const ErrorCode = {
   TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
   /** The user's data was erased (eraseUser): their open streams end with this; refetch the (empty) inbox before subscribing again. */
   USER_ERASED: 'USER_ERASED',
+  /** The HTTP request itself is malformed (its target, its Host header, GET parameters that are not JSON): HTTP 400. Yoga's own code for malformed requests. */
+  BAD_REQUEST: 'BAD_REQUEST',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
