@@ -36,6 +36,7 @@ import { useQueryLimits } from './pipeline/query-limits.ts';
 import { useReleaseContext } from './pipeline/release.ts';
 import { useReservedStreams } from './pipeline/reservations.ts';
 import { useSchemaExposure } from './pipeline/schema-exposure.ts';
+import { useSubscriptionRootRule } from './pipeline/subscription-root.ts';
 import { useHubSubscriptions } from './pipeline/subscriptions.ts';
 import { schema } from './schema/index.ts';
 
@@ -206,6 +207,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         maxCost: config.MAX_QUERY_COST,
       }),
       ...useSchemaExposure({ introspection: config.INTROSPECTION_ENABLED ?? !production, suggestions: !production }),
+      useSubscriptionRootRule(),
       useEmitResponseLimit(config.MAX_EMIT_RESPONSE_BYTES),
       // Queries and mutations run compiled (graphql-jit); subscriptions' events too (useHubSubscriptions).
       useGraphQlJit(),
