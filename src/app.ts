@@ -160,7 +160,20 @@ export async function createApp(options: AppOptions): Promise<App> {
         },
       );
     }
-    return defaultMaskError(error, message, dev);
+    const masked = defaultMaskError(error, message, dev);
+    // graphql-js's request errors (a variable of the wrong type, a missing required one) carry no
+    // code: every error a client gets has one. Without a path, the request itself was wrong.
+    // (A new error: graphql-jit builds its own, without an extensions object.)
+    if (masked instanceof GraphQLError && masked.extensions?.code === undefined && masked.path === undefined) {
+      return new GraphQLError(masked.message, {
+        nodes: masked.nodes ?? null,
+        source: masked.source ?? null,
+        positions: masked.positions ?? null,
+        originalError: masked.originalError ?? null,
+        extensions: { ...masked.extensions, code: ErrorCode.BAD_USER_INPUT },
+      });
+    }
+    return masked;
   };
   const errorLog = new ErrorLog(log, metrics?.unexpectedError);
   const mask = (error: unknown) => toGraphQLError(maskError(error, 'Unexpected error.', isDev));
