@@ -49,6 +49,30 @@ function toGraphQLError(error: Error): GraphQLError {
   return error instanceof GraphQLError ? error : createGraphQLError(error.message, { originalError: error });
 }
 
+/** Longest `extensions.originalError.message` answered. */
+const ORIGINAL_MESSAGE_LENGTH = 300;
+
+/**
+ * Yoga answers a body that is not JSON with the parser's message in `extensions.originalError`,
+ * and V8's message for some syntax errors quotes the whole body: a 4 MB invalid body came back as
+ * a 4 MB error (9.5 s in development). The message is cut; the rest of the error stays.
+ */
+function cutOriginalError(error: Error): Error {
+  if (!(error instanceof GraphQLError)) return error;
+  const original = error.extensions?.['originalError'];
+  if (typeof original !== 'object' || original === null || !('message' in original)) return error;
+  const text = original.message;
+  if (typeof text !== 'string' || text.length <= ORIGINAL_MESSAGE_LENGTH) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes ?? null,
+    source: error.source ?? null,
+    positions: error.positions ?? null,
+    path: error.path ?? null,
+    originalError: error.originalError ?? null,
+    extensions: { ...error.extensions, originalError: { ...original, message: `${text.slice(0, ORIGINAL_MESSAGE_LENGTH)}…` } },
+  });
+}
+
 export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   services: Services;
@@ -160,7 +184,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         },
       );
     }
-    const masked = defaultMaskError(error, message, dev);
+    const masked = cutOriginalError(defaultMaskError(error, message, dev));
     // graphql-js's request errors (a variable of the wrong type, a missing required one) carry no
     // code: every error a client gets has one. Without a path, the request itself was wrong.
     // (A new error: graphql-jit builds its own, without an extensions object.)
