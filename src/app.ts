@@ -49,27 +49,36 @@ function toGraphQLError(error: Error): GraphQLError {
   return error instanceof GraphQLError ? error : createGraphQLError(error.message, { originalError: error });
 }
 
-/** Longest `extensions.originalError.message` answered. */
+/** Longest error message answered, and longest `extensions.originalError.message`. */
+const MESSAGE_LENGTH = 1_000;
 const ORIGINAL_MESSAGE_LENGTH = 300;
 
+const cut = (text: string, length: number) => (text.length > length ? `${text.slice(0, length)}…` : text);
+
 /**
- * Yoga answers a body that is not JSON with the parser's message in `extensions.originalError`,
- * and V8's message for some syntax errors quotes the whole body: a 4 MB invalid body came back as
- * a 4 MB error (9.5 s in development). The message is cut; the rest of the error stays.
+ * Errors that quote the request are cut, so that a refusal never echoes megabytes back: graphql's
+ * coercion errors quote the value ("Variable "$input" got invalid value { … }": a 2 MB variable
+ * came back as a 6 MB error), and Yoga answers a body that is not JSON with the parser's message in
+ * `extensions.originalError`, which for some syntax errors V8 writes with the whole body in it (a
+ * 4 MB invalid body came back as a 4 MB error, 9.5 s in development).
  */
-function cutOriginalError(error: Error): Error {
+function bounded(error: Error): Error {
   if (!(error instanceof GraphQLError)) return error;
-  const original = error.extensions?.['originalError'];
-  if (typeof original !== 'object' || original === null || !('message' in original)) return error;
-  const text = original.message;
-  if (typeof text !== 'string' || text.length <= ORIGINAL_MESSAGE_LENGTH) return error;
-  return new GraphQLError(error.message, {
+  const found = error.extensions?.['originalError'];
+  const original = typeof found === 'object' && found !== null ? found : undefined;
+  const originalText = original && 'message' in original ? original.message : undefined;
+  const longOriginal = typeof originalText === 'string' && originalText.length > ORIGINAL_MESSAGE_LENGTH;
+  if (error.message.length <= MESSAGE_LENGTH && !longOriginal) return error;
+  return new GraphQLError(cut(error.message, MESSAGE_LENGTH), {
     nodes: error.nodes ?? null,
     source: error.source ?? null,
     positions: error.positions ?? null,
     path: error.path ?? null,
     originalError: error.originalError ?? null,
-    extensions: { ...error.extensions, originalError: { ...original, message: `${text.slice(0, ORIGINAL_MESSAGE_LENGTH)}…` } },
+    extensions:
+      longOriginal && original
+        ? { ...error.extensions, originalError: { ...original, message: cut(originalText, ORIGINAL_MESSAGE_LENGTH) } }
+        : error.extensions,
   });
 }
 
@@ -184,7 +193,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         },
       );
     }
-    const masked = cutOriginalError(defaultMaskError(error, message, dev));
+    const masked = bounded(defaultMaskError(error, message, dev));
     // graphql-js's request errors (a variable of the wrong type, a missing required one) carry no
     // code: every error a client gets has one. Without a path, the request itself was wrong.
     // (A new error: graphql-jit builds its own, without an extensions object.)

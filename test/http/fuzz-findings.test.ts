@@ -11,7 +11,8 @@ import { type HttpRequest, type RawAnswer, send } from '../helpers/raw-http.ts';
 // 4. GET with `variables`/`extensions` that are not JSON answered 500;
 // 5. URLs Yoga takes for its endpoint (/graphql/, /x/graphql, /health?/graphql, /x/graphql/stream)
 //    were served as GraphQL past the front door's origin policy;
-// 6. variable coercion errors had no extensions.code;
+// 6. variable coercion errors had no extensions.code, and quoted the value whole (a 2 MB
+//    variable of the wrong type was answered with a 6 MB error);
 // 7. a NOT_FOUND for a megabyte-long id echoed it whole (2 MB), which over an event stream passed
 //    the stream buffer limit: the connection closed without an answer;
 // 8. a 4 MB body that is not JSON was answered with a 4 MB error (V8's message, which quotes the
@@ -209,6 +210,25 @@ describe('fuzz findings', () => {
       expect(errors.length).toBeGreaterThan(0);
       for (const error of errors) expect(error.extensions?.code, answer.body).toBe('BAD_USER_INPUT');
     });
+  });
+
+  it('6. a huge variable of the wrong type is not echoed back', async () => {
+    const body = JSON.stringify({
+      query: 'mutation ($input: EmitNotificationInput!) { emitNotification(input: $input) { deliveredCount } }',
+      variables: { input: { body: null, title: 't', type: 'ALERT', recipientIds: [null, 'x'.repeat(2_000_000)] } },
+    });
+    const answer = await send(port, {
+      method: 'POST',
+      target: '/graphql',
+      headers: [
+        ['host', host],
+        ['content-type', 'application/json'],
+        ['authorization', `Bearer ${producer}`],
+      ],
+      body: Buffer.from(body),
+    });
+    expect(json(answer).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(answer.body.length).toBeLessThan(5_000);
   });
 
   describe('7. a huge unknown id is answered NOT_FOUND, without echoing it whole', () => {
