@@ -28,6 +28,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { Emitter } from './notifications/emit.ts';
 import { startRetention } from './notifications/retention.ts';
 import { createMetrics } from './observability/metrics.ts';
+import { boundedError, useBoundedErrors } from './pipeline/bounded-errors.ts';
 import { DocumentCache } from './pipeline/document-cache.ts';
 import { useEmitResponseLimit } from './pipeline/emit-response.ts';
 import { ErrorLog } from './pipeline/errors.ts';
@@ -47,39 +48,6 @@ const HTTP_HOOKS = ['onRequest', 'onRequestParse', 'onParams', 'onExecutionResul
 
 function toGraphQLError(error: Error): GraphQLError {
   return error instanceof GraphQLError ? error : createGraphQLError(error.message, { originalError: error });
-}
-
-/** Longest error message answered, and longest `extensions.originalError.message`. */
-const MESSAGE_LENGTH = 1_000;
-const ORIGINAL_MESSAGE_LENGTH = 300;
-
-const cut = (text: string, length: number) => (text.length > length ? `${text.slice(0, length)}…` : text);
-
-/**
- * Errors that quote the request are cut, so that a refusal never echoes megabytes back: graphql's
- * coercion errors quote the value ("Variable "$input" got invalid value { … }": a 2 MB variable
- * came back as a 6 MB error), and Yoga answers a body that is not JSON with the parser's message in
- * `extensions.originalError`, which for some syntax errors V8 writes with the whole body in it (a
- * 4 MB invalid body came back as a 4 MB error, 9.5 s in development).
- */
-function bounded(error: Error): Error {
-  if (!(error instanceof GraphQLError)) return error;
-  const found = error.extensions?.['originalError'];
-  const original = typeof found === 'object' && found !== null ? found : undefined;
-  const originalText = original && 'message' in original ? original.message : undefined;
-  const longOriginal = typeof originalText === 'string' && originalText.length > ORIGINAL_MESSAGE_LENGTH;
-  if (error.message.length <= MESSAGE_LENGTH && !longOriginal) return error;
-  return new GraphQLError(cut(error.message, MESSAGE_LENGTH), {
-    nodes: error.nodes ?? null,
-    source: error.source ?? null,
-    positions: error.positions ?? null,
-    path: error.path ?? null,
-    originalError: error.originalError ?? null,
-    extensions:
-      longOriginal && original
-        ? { ...error.extensions, originalError: { ...original, message: cut(originalText, ORIGINAL_MESSAGE_LENGTH) } }
-        : error.extensions,
-  });
 }
 
 export interface App {
@@ -193,7 +161,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         },
       );
     }
-    const masked = bounded(defaultMaskError(error, message, dev));
+    const masked = boundedError(defaultMaskError(error, message, dev));
     // graphql-js's request errors (a variable of the wrong type, a missing required one) carry no
     // code: every error a client gets has one. Without a path, the request itself was wrong.
     // (A new error: graphql-jit builds its own, without an extensions object.)
@@ -254,6 +222,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       }),
       ...useSchemaExposure({ introspection: config.INTROSPECTION_ENABLED ?? !production, suggestions: !production }),
       useSubscriptionRootRule(),
+      useBoundedErrors(),
       useEmitResponseLimit(config.MAX_EMIT_RESPONSE_BYTES),
       // Queries and mutations run compiled (graphql-jit); subscriptions' events too (useHubSubscriptions).
       useGraphQlJit(),

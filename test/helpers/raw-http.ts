@@ -140,11 +140,15 @@ const NODE_METHODS = new Set(METHODS);
 
 /**
  * Whether Node's HTTP parser refuses this request before any handler sees it (an unknown method,
- * no Host header, a control character in the target or a header): Node answers 400 and closes, so a client still
+ * no Host header, a control character in the target or a header, headers over 16 KiB): Node
+ * answers 400 or 431 and closes, so a client still
  * writing its body may see the connection reset instead. That is Node's behaviour, not Herald's.
  */
 export function refusedByNode(request: HttpRequest): boolean {
   if (!NODE_METHODS.has(request.method)) return true;
+  // Node's header limit (16 KiB for the request line and headers): 431, and the connection closes.
+  const head = request.target.length + request.headers.reduce((n, [name, value]) => n + name.length + value.length + 4, 0);
+  if (head > 16 * 1024 - 256) return true;
   // HTTP/1.1 requires Host: Node refuses a request without one (requireHostHeader).
   if (!request.headers.some(([name]) => name.toLowerCase() === 'host')) return true;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for

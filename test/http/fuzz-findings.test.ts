@@ -15,6 +15,8 @@ import { type HttpRequest, type RawAnswer, send } from '../helpers/raw-http.ts';
 //    variable of the wrong type was answered with a 6 MB error);
 // 7. a NOT_FOUND for a megabyte-long id echoed it whole (2 MB), which over an event stream passed
 //    the stream buffer limit: the connection closed without an answer;
+// 9. a list variable of 1,000 wrong values was answered with 1,000 errors (1.4 MB, 1.7 s), and a
+//    1 MB literal of the wrong type was quoted whole by validation;
 // 8. a 4 MB body that is not JSON was answered with a 4 MB error (V8's message, which quotes the
 //    body, in extensions.originalError; 9.5 s in development).
 // On main each of these fails; the answers that must stay (a plain query, an SSE subscription) pass.
@@ -228,6 +230,35 @@ describe('fuzz findings', () => {
       body: Buffer.from(body),
     });
     expect(json(answer).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(answer.body.length).toBeLessThan(5_000);
+  });
+
+  it('9. 1,000 wrong values in a list variable: at most 100 errors, the rest counted', async () => {
+    const types = Array.from({ length: 1_000 }, (_, i) => `bulk-${i}`);
+    const body = JSON.stringify({
+      query: 'query ($f: NotificationFilter) { notifications(filter: $f) { streamCursor } }',
+      variables: { f: { types } },
+    });
+    const answer = await send(port, {
+      method: 'POST',
+      target: '/graphql',
+      headers: [
+        ['host', host],
+        ['content-type', 'application/json'],
+        ['authorization', `Bearer ${user}`],
+      ],
+      body: Buffer.from(body),
+    });
+    const errors = json(answer).errors ?? [];
+    expect(errors.length).toBe(101);
+    expect(errors[100]?.message).toBe('… and 900 more errors');
+    for (const error of errors) expect(error.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(answer.body.length).toBeLessThan(30_000);
+  });
+
+  it('9. a 1 MB literal of the wrong type is not quoted whole', async () => {
+    const answer = await post(`{ notifications(filter: "${'x'.repeat(1_000_000)}") { streamCursor } }`);
+    expect(json(answer).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(answer.body.length).toBeLessThan(5_000);
   });
 
