@@ -79,9 +79,7 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
     // A client asking for an event stream only gets its single result as one event, as from Yoga.
     const single = async (result: ExecutionResult) => {
       if (json) return sendResult(res, result, json, yoga.fetchAPI, headers);
-      const connection = registry.open(req, res, headers);
-      connection.next(JSON.stringify(result));
-      connection.complete();
+      registry.open(req, res, headers).only(JSON.stringify(result));
     };
     const fail = (error: unknown) => {
       if (isUnexpected(error)) errorLog.thrown(error, requestId ?? null);
