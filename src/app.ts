@@ -28,6 +28,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { Emitter } from './notifications/emit.ts';
 import { startRetention } from './notifications/retention.ts';
 import { createMetrics } from './observability/metrics.ts';
+import { boundedError, useBoundedErrors } from './pipeline/bounded-errors.ts';
 import { DocumentCache } from './pipeline/document-cache.ts';
 import { useEmitResponseLimit } from './pipeline/emit-response.ts';
 import { ErrorLog } from './pipeline/errors.ts';
@@ -37,6 +38,7 @@ import { useUserRateLimits } from './pipeline/rate-limits.ts';
 import { useReleaseContext } from './pipeline/release.ts';
 import { useReservedStreams } from './pipeline/reservations.ts';
 import { useSchemaExposure } from './pipeline/schema-exposure.ts';
+import { useSubscriptionRootRule } from './pipeline/subscription-root.ts';
 import { useHubSubscriptions } from './pipeline/subscriptions.ts';
 import { createRateLimits } from './ratelimit/limits.ts';
 import { schema } from './schema/index.ts';
@@ -167,7 +169,20 @@ export async function createApp(options: AppOptions): Promise<App> {
         },
       );
     }
-    return defaultMaskError(error, message, dev);
+    const masked = boundedError(defaultMaskError(error, message, dev));
+    // graphql-js's request errors (a variable of the wrong type, a missing required one) carry no
+    // code: every error a client gets has one. Without a path, the request itself was wrong.
+    // (A new error: graphql-jit builds its own, without an extensions object.)
+    if (masked instanceof GraphQLError && masked.extensions?.code === undefined && masked.path === undefined) {
+      return new GraphQLError(masked.message, {
+        nodes: masked.nodes ?? null,
+        source: masked.source ?? null,
+        positions: masked.positions ?? null,
+        originalError: masked.originalError ?? null,
+        extensions: { ...masked.extensions, code: ErrorCode.BAD_USER_INPUT },
+      });
+    }
+    return masked;
   };
   const errorLog = new ErrorLog(log, metrics?.unexpectedError);
   const mask = (error: unknown) => toGraphQLError(maskError(error, 'Unexpected error.', isDev));
@@ -219,6 +234,8 @@ export async function createApp(options: AppOptions): Promise<App> {
         mutations: limit.RATE_LIMIT_USER_MUTATIONS,
         streamOpens: limit.RATE_LIMIT_STREAM_OPENS_PER_USER,
       }),
+      useSubscriptionRootRule(),
+      useBoundedErrors(),
       useEmitResponseLimit(config.MAX_EMIT_RESPONSE_BYTES),
       // Queries and mutations run compiled (graphql-jit); subscriptions' events too (useHubSubscriptions).
       useGraphQlJit(),

@@ -24,6 +24,8 @@ export const ErrorCode = {
    * Nothing of a refused request was done.
    */
   RATE_LIMITED: 'RATE_LIMITED',
+  /** The HTTP request itself is malformed (its target, its Host header, GET parameters that are not JSON): HTTP 400. Yoga's own code for malformed requests. */
+  BAD_REQUEST: 'BAD_REQUEST',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

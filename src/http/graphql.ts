@@ -83,9 +83,7 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
     const single = async (result: ExecutionResult) => {
       if (json) return sendResult(res, result, json, yoga.fetchAPI, headers);
       if (isRateLimited(result)) return sendResult(res, result, 'application/json', yoga.fetchAPI, headers);
-      const connection = registry.open(req, res, headers);
-      connection.next(JSON.stringify(result));
-      connection.complete();
+      registry.open(req, res, headers).only(JSON.stringify(result));
     };
     const fail = (error: unknown) => {
       if (isUnexpected(error)) errorLog.thrown(error, requestId ?? null);

@@ -3,18 +3,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type RateLimit, type Refusal, refusalMessage } from '../ratelimit/limits.ts';
 import { type CorsPolicy, corsHeaders, originAllowed, preflightHeaders } from './cors.ts';
 import type { GraphqlEndpoint, Headers } from './graphql.ts';
-import { acceptsEventStream, jsonResponseType } from './negotiate.ts';
-import { paramsFromSearch, parseParams, readBody, splitUrl, withBody } from './request.ts';
+import { acceptsAnyResult, acceptsEventStream, jsonResponseType } from './negotiate.ts';
+import { paramsFromSearch, parseParams, readBody, requestUrl, searchProblem, splitUrl, withBody } from './request.ts';
 import { variablesBytes } from './variables-size.ts';
 
 /**
  * The front door: every request passes here first, on every path and transport.
  *
  * In order: a request id (the client's `x-request-id` when it is a plain token, a new one
- * otherwise), answered in `x-request-id` and carried into logs; the origin policy (cors.ts) and
- * preflights; the refusal of the media types a page can POST without a preflight (forms,
- * multipart, text/plain: no Herald client sends them, and they would let any site make a browser
- * act); the body limit, from Content-Length before reading, then while reading; the variables
+ * otherwise), answered in `x-request-id` and carried into logs; a request target and Host that
+ * form a URL (400 otherwise); 404 for URLs Yoga would take for its endpoint although they are not
+ * it (they would skip everything below); the origin policy (cors.ts) and preflights; 406 for an
+ * Accept no result type satisfies, before anything runs (Yoga finds out after executing); the
+ * refusal of the media types a page can POST without a preflight (forms, multipart, text/plain:
+ * no Herald client sends them, and they would let any site make a browser act); the body limit,
+ * from Content-Length before reading, then while reading; the variables
  * limit, before the variables are parsed (variables-size.ts); the per-address rate limits of
  * stream opens and single-connection reservations, before the body is read. Then GraphQL
  * operations go to the fast path (graphql.ts) and everything else (GraphiQL, batches, the
@@ -58,8 +61,17 @@ export function createFrontDoor(options: FrontDoorOptions) {
       yoga(request, res);
     };
 
+    const parsed = requestUrl(req.url, req.headers.host);
+    if (!parsed) {
+      refuse(res, 400, 'BAD_REQUEST', 'Malformed request target or Host header.', headers);
+      return;
+    }
     const url = splitUrl(req.url);
     if (url.path !== options.graphqlPath && url.path !== options.streamPath) {
+      if (servedAsGraphql(parsed, options)) {
+        refuse(res, 404, 'NOT_FOUND', `Not found: GraphQL is served at ${options.graphqlPath} only.`, headers);
+        return;
+      }
       toYoga(req);
       return;
     }
@@ -75,6 +87,13 @@ export function createFrontDoor(options: FrontDoorOptions) {
         return;
       }
       Object.assign(headers, corsHeaders(cors, origin));
+    }
+
+    const operation = req.method === 'POST' || (req.method === 'GET' && !wantsHtml(req));
+    if (url.path === options.graphqlPath && operation && !acceptsAnyResult(req.headers.accept)) {
+      // As Yoga answers it (no body: the client accepts nothing it could be written in), but first.
+      res.writeHead(406, { ...headers, accept: ACCEPTABLE }).end();
+      return;
     }
 
     const counted = addressLimitsOf(req, url, options);
@@ -141,13 +160,18 @@ export function createFrontDoor(options: FrontDoorOptions) {
       return;
     }
 
-    if (req.method === 'GET' && url.path === options.graphqlPath && !options.yogaOnly && !wantsHtml(req)) {
+    if (req.method === 'GET' && url.path === options.graphqlPath && !wantsHtml(req)) {
       const search = new URLSearchParams(url.query);
       if (Buffer.byteLength(search.get('variables') ?? '') > options.maxVariablesBytes) {
         variablesTooLarge(res, options.maxVariablesBytes);
         return;
       }
-      const params = paramsFromSearch(search);
+      const problem = searchProblem(search);
+      if (problem) {
+        refuse(res, 400, 'BAD_REQUEST', problem, headers);
+        return;
+      }
+      const params = options.yogaOnly ? null : paramsFromSearch(search);
       if (params) {
         graphql.serve(req, res, params, search.get('ticket'), null, headers);
         return;
@@ -200,6 +224,28 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean): string
   }
   const address = req.socket.remoteAddress ?? 'unknown';
   return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** What a 406 says can be asked for (Yoga's result processors). */
+const ACCEPTABLE = ['application/graphql-response+json', 'application/json', 'text/event-stream', 'multipart/mixed']
+  .map((type) => `${type}; charset=utf-8`)
+  .join(', ');
+
+/**
+ * Whether Yoga, given this URL, would serve GraphQL (or graphql-sse) although the path is not the
+ * endpoint: its handler takes any URL whose text ends with the endpoint (`/x/graphql`,
+ * `/health?/graphql`, `/graphql/`) and any path that normalises to it (`/a/../graphql`), and
+ * graphql-sse any path ending with its own. Those would skip the front door's policy: they are 404.
+ */
+function servedAsGraphql(url: URL, options: FrontDoorOptions): boolean {
+  const { graphqlPath, streamPath } = options;
+  const whole = url.href;
+  const path = whole.split('?')[0] ?? whole;
+  return (
+    [graphqlPath, `${graphqlPath}/`].some((end) => whole.endsWith(end) || path.endsWith(end) || url.pathname === end) ||
+    path.endsWith(streamPath) ||
+    url.pathname === streamPath
+  );
 }
 
 /** GraphiQL: a browser navigating to the endpoint. */

@@ -179,12 +179,18 @@ function deltaOf(action: ChangeKind, rows: readonly ChangedRow[]): Counts {
   );
 }
 
+/** Longest id echoed in a NOT_FOUND (Herald's ids are 36 characters). */
+const ECHOED_ID_LENGTH = 64;
+
 function notFound(ids: string[]) {
+  // An id of a megabyte is no notification's: echoed whole (in the message and in `ids`) it made
+  // a 2 MB error, which an event stream's buffer limit then dropped without any answer.
+  const shown = ids.map((id) => (id.length > ECHOED_ID_LENGTH ? `${id.slice(0, ECHOED_ID_LENGTH)}…` : id));
   return heraldError(
     ErrorCode.NOT_FOUND,
-    `No notification of yours with id ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', ...' : ''}: nothing was changed`,
+    `No notification of yours with id ${shown.slice(0, 5).join(', ')}${ids.length > 5 ? ', ...' : ''}: nothing was changed`,
     {
-      ids,
+      ids: shown,
     },
   );
 }

@@ -151,5 +151,42 @@ export function useReservedStreams(options: ReservedStreamsOptions): Plugin {
       fetchAPI = payload.yoga.fetchAPI;
       return inner.onYogaInit?.(payload);
     },
+    onRequest(payload) {
+      return inner.onRequest?.({ ...payload, endResponse: (response) => withCodes(response, payload.fetchAPI).then(payload.endResponse) });
+    },
   };
+}
+
+/** What graphql-sse's own refusals (they carry only a message) mean, as a code. */
+const CODE_BY_STATUS: Record<number, string> = {
+  400: ErrorCode.BAD_REQUEST,
+  401: ErrorCode.UNAUTHENTICATED,
+  404: ErrorCode.NOT_FOUND,
+  405: ErrorCode.BAD_REQUEST,
+  409: ErrorCode.BAD_REQUEST,
+};
+
+/**
+ * graphql-sse answers a malformed request (`Stream not found`, `Missing query`, a second stream
+ * for one reservation) with errors that have no `extensions.code`: every error a client gets has
+ * one, so those get the code their status means. Other responses pass untouched (streams too).
+ */
+async function withCodes(response: Response, fetchAPI: FetchAPI): Promise<Response> {
+  const code = CODE_BY_STATUS[response.status];
+  if (code === undefined || !response.headers.get('content-type')?.includes('json')) return response;
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return new fetchAPI.Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+  }
+  if (typeof body === 'object' && body !== null && 'errors' in body && Array.isArray(body.errors)) {
+    for (const error of body.errors) {
+      if (typeof error === 'object' && error !== null) error.extensions = { code, ...error.extensions };
+    }
+  }
+  const headers = new fetchAPI.Headers(response.headers);
+  headers.delete('content-length');
+  return new fetchAPI.Response(JSON.stringify(body), { status: response.status, statusText: response.statusText, headers });
 }
