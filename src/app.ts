@@ -28,15 +28,19 @@ import { createLogger, type Logger } from './logger.ts';
 import { Emitter } from './notifications/emit.ts';
 import { startRetention } from './notifications/retention.ts';
 import { createMetrics } from './observability/metrics.ts';
+import { boundedError, useBoundedErrors } from './pipeline/bounded-errors.ts';
 import { DocumentCache } from './pipeline/document-cache.ts';
 import { useEmitResponseLimit } from './pipeline/emit-response.ts';
 import { ErrorLog } from './pipeline/errors.ts';
 import { useDocumentLimits } from './pipeline/limits.ts';
 import { useQueryLimits } from './pipeline/query-limits.ts';
+import { useUserRateLimits } from './pipeline/rate-limits.ts';
 import { useReleaseContext } from './pipeline/release.ts';
 import { useReservedStreams } from './pipeline/reservations.ts';
 import { useSchemaExposure } from './pipeline/schema-exposure.ts';
+import { useSubscriptionRootRule } from './pipeline/subscription-root.ts';
 import { useHubSubscriptions } from './pipeline/subscriptions.ts';
+import { createRateLimits } from './ratelimit/limits.ts';
 import { schema } from './schema/index.ts';
 
 const GRAPHQL_PATH = '/graphql';
@@ -94,9 +98,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     }
   }
   const bus = options.bus ?? (config.REDIS_URL ? createRedisBus(config.REDIS_URL, log, config.REDIS_PREFIX) : createMemoryBus());
+  // Rate limits: shared through Redis (a connection of their own) when REDIS_URL is set, in memory
+  // otherwise, and in memory until that connection is ready.
+  const rateLimits = createRateLimits(config, log);
   // Publishes made before Redis is connected fail (the rows are safe, delivery waits for a catch-up):
-  // give it a moment at start-up, but start without Redis if it is down (delivery, not truth).
-  await bus.connected(5_000);
+  // give it a moment at start-up, but start without Redis if it is down (delivery, not truth). The
+  // same moment for the rate limits' connection.
+  await Promise.all([bus.connected(5_000), rateLimits.connected(5_000)]);
   const hub = new Hub({
     sql: db.sql,
     bus,
@@ -120,12 +128,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = metricsOn
     ? createMetrics({ path: config.METRICS_PATH, token: config.METRICS_TOKEN, hub: () => hub, sse: () => sse })
     : undefined;
+  const limit = rateLimits.limit;
   const emitter = new Emitter({
     db,
     bus,
     log,
     idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS,
     maxConcurrentBatches: config.EMIT_CONCURRENT_COMMITS,
+    admit: rateLimits.admitEmit,
     ...(metrics ? { observer: metrics.emits } : {}),
   });
   // Used stream tickets: shared through Redis, so that a ticket opens one stream on any instance.
@@ -159,7 +169,20 @@ export async function createApp(options: AppOptions): Promise<App> {
         },
       );
     }
-    return defaultMaskError(error, message, dev);
+    const masked = boundedError(defaultMaskError(error, message, dev));
+    // graphql-js's request errors (a variable of the wrong type, a missing required one) carry no
+    // code: every error a client gets has one. Without a path, the request itself was wrong.
+    // (A new error: graphql-jit builds its own, without an extensions object.)
+    if (masked instanceof GraphQLError && masked.extensions?.code === undefined && masked.path === undefined) {
+      return new GraphQLError(masked.message, {
+        nodes: masked.nodes ?? null,
+        source: masked.source ?? null,
+        positions: masked.positions ?? null,
+        originalError: masked.originalError ?? null,
+        extensions: { ...masked.extensions, code: ErrorCode.BAD_USER_INPUT },
+      });
+    }
+    return masked;
   };
   const errorLog = new ErrorLog(log, metrics?.unexpectedError);
   const mask = (error: unknown) => toGraphQLError(maskError(error, 'Unexpected error.', isDev));
@@ -206,6 +229,13 @@ export async function createApp(options: AppOptions): Promise<App> {
         maxCost: config.MAX_QUERY_COST,
       }),
       ...useSchemaExposure({ introspection: config.INTROSPECTION_ENABLED ?? !production, suggestions: !production }),
+      useUserRateLimits({
+        queries: limit.RATE_LIMIT_USER_QUERIES,
+        mutations: limit.RATE_LIMIT_USER_MUTATIONS,
+        streamOpens: limit.RATE_LIMIT_STREAM_OPENS_PER_USER,
+      }),
+      useSubscriptionRootRule(),
+      useBoundedErrors(),
       useEmitResponseLimit(config.MAX_EMIT_RESPONSE_BYTES),
       // Queries and mutations run compiled (graphql-jit); subscriptions' events too (useHubSubscriptions).
       useGraphQlJit(),
@@ -214,6 +244,14 @@ export async function createApp(options: AppOptions): Promise<App> {
         endpoint: STREAM_PATH,
         ttlMs: config.SSE_RESERVATION_TTL_MS,
         maxPerUser: config.MAX_STREAMS_PER_USER,
+        // A reservation is a stream open too; both count, refused or not.
+        admit: async (userId) => {
+          const [reservations, opens] = await Promise.all([
+            limit.RATE_LIMIT_RESERVATIONS_PER_USER.consume(userId),
+            limit.RATE_LIMIT_STREAM_OPENS_PER_USER.consume(userId),
+          ]);
+          return reservations ?? opens;
+        },
         caller: async (request) => {
           const { auth, authError } = await contextFor({
             authorization: request.headers.get('authorization'),
@@ -257,6 +295,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     graphql,
     yoga,
     yogaOnly,
+    addressLimits: { streamOpens: limit.RATE_LIMIT_STREAM_OPENS_PER_IP, reservations: limit.RATE_LIMIT_RESERVATIONS_PER_IP },
+    trustProxy: config.TRUST_PROXY,
   });
 
   let closed = false;
@@ -276,6 +316,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await emitter.settle();
       await presence.close();
       await tickets.close();
+      await rateLimits.close();
       await bus.close();
       if (!options.db) await db.close();
     },

@@ -8,6 +8,28 @@ export const DEV_JWT_SECRET = 'herald-development-secret-change-me-0000';
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/**
+ * A rate limit: `<points>/<seconds>` (that many points per fixed window of that many seconds, per
+ * key), or `off`. Parsed to `{ points, seconds }`, or null for off.
+ */
+const rateLimit = z
+  .string()
+  .trim()
+  .transform((value, ctx) => {
+    if (value === 'off') return null;
+    const match = /^(\d{1,10})\/(\d{1,6})$/.exec(value);
+    const points = Number(match?.[1]);
+    const seconds = Number(match?.[2]);
+    if (!match || points < 1 || seconds < 1 || seconds > 86_400) {
+      ctx.addIssue({ code: 'custom', message: 'must be "<points>/<seconds>" (points at least 1, 1 to 86400 seconds), or "off"' });
+      return z.NEVER;
+    }
+    return { points, seconds };
+  });
+
+/** A parsed rate limit (null: off). */
+export type RateLimitSetting = { points: number; seconds: number } | null;
+
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL');
 
 /**
@@ -256,6 +278,41 @@ const schema = z.object({
    * unattached reservations.
    */
   SSE_RESERVATION_TTL_MS: z.coerce.number().int().min(1000).default(30_000),
+  // Rate limits (README, Security, "Rate limits"; src/ratelimit/, pipeline/rate-limits.ts). Each is
+  // `<points>/<seconds>` per key in a fixed window, or `off`; refused with RATE_LIMITED, HTTP 429
+  // and Retry-After. Shared by every instance through Redis when REDIS_URL is set.
+  /**
+   * Recipients a producer may emit to per window (per token `sub`): an emit to 10,000 recipients
+   * costs 10,000 points, and an emit larger than the whole budget is refused.
+   */
+  RATE_LIMIT_PRODUCER_RECIPIENTS: rateLimit.prefault('100000/60'),
+  /**
+   * Notifications one inbox may receive per window, from all producers together (a flood into one
+   * inbox). An emit is all or nothing: if any of its recipients is over, nothing is stored.
+   */
+  RATE_LIMIT_RECIPIENT: rateLimit.prefault('1000/60'),
+  /** Queries per window per signed-in user (producers are limited by RATE_LIMIT_PRODUCER_RECIPIENTS instead). */
+  RATE_LIMIT_USER_QUERIES: rateLimit.prefault('1200/60'),
+  /** Mutations per window per signed-in user (not producers). */
+  RATE_LIMIT_USER_MUTATIONS: rateLimit.prefault('600/60'),
+  /** Subscription streams a user may open per window (each subscription, and each single-connection reservation). */
+  RATE_LIMIT_STREAM_OPENS_PER_USER: rateLimit.prefault('120/60'),
+  /**
+   * Subscription streams opened per window per client address (GET or POST event streams, and
+   * single-connection reservations), counted before anything else is done, signed in or not.
+   */
+  RATE_LIMIT_STREAM_OPENS_PER_IP: rateLimit.prefault('1200/60'),
+  /** Single-connection reservations (PUT /graphql/stream) per window per user. */
+  RATE_LIMIT_RESERVATIONS_PER_USER: rateLimit.prefault('60/60'),
+  /** Single-connection reservations (PUT /graphql/stream) per window per client address, signed in or not. */
+  RATE_LIMIT_RESERVATIONS_PER_IP: rateLimit.prefault('600/60'),
+  /**
+   * The client address of the per-address rate limits: true, the left-most X-Forwarded-For entry
+   * (behind a reverse proxy that sets it: a client can write that header itself, so enable this
+   * only when every request comes through a proxy that replaces it); false, the socket's address.
+   * MAX_CONNECTIONS_PER_IP always counts sockets.
+   */
+  TRUST_PROXY: bool.default(false),
 });
 
 /** The configuration, with the defaults that depend on NODE_ENV filled in. */

@@ -18,6 +18,14 @@ export const ErrorCode = {
   TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
   /** The user's data was erased (eraseUser): their open streams end with this; refetch the (empty) inbox before subscribing again. */
   USER_ERASED: 'USER_ERASED',
+  /**
+   * A rate limit was reached (HTTP 429 with Retry-After): `extensions.retryAfter` says in how many
+   * seconds to try again, `extensions.limit` names the setting (e.g. RATE_LIMIT_RECIPIENT).
+   * Nothing of a refused request was done.
+   */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** The HTTP request itself is malformed (its target, its Host header, GET parameters that are not JSON): HTTP 400. Yoga's own code for malformed requests. */
+  BAD_REQUEST: 'BAD_REQUEST',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

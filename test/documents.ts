@@ -129,3 +129,59 @@ export const InboxEvents = graphql(`
     }
   }
 `);
+
+/** What a UI shows of a notification: its text, type, link and actor. */
+export const NotificationContent = graphql(`
+  fragment NotificationContent on Notification {
+    id
+    title
+    body
+    type
+    url
+    actor { id name avatarUrl }
+  }
+`);
+
+export const EmitContent = graphql(`
+  mutation EmitContent($input: EmitNotificationInput!) {
+    emitNotification(input: $input) {
+      deliveredCount
+      deliveries { notification { ...NotificationContent } }
+    }
+  }
+`);
+
+export const InboxContent = graphql(`
+  query InboxContent {
+    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }
+  }
+`);
+
+export const Counts = graphql(`
+  query Counts {
+    unreadCount
+    unseenCount
+  }
+`);
+
+export const MarkSeen = graphql(`
+  mutation MarkSeen($ids: [ID!]!) {
+    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }
+  }
+`);
+
+export const MarkAllSeen = graphql(`
+  mutation MarkAllSeen {
+    markAllNotificationsSeen { changedCount unreadCount unseenCount }
+  }
+`);
+
+export const EmitCritical = graphql(`
+  mutation EmitCritical($input: EmitNotificationInput!) {
+    emitNotification(input: $input) {
+      deliveredCount
+      suppressedCount
+      deliveries { recipientId status reason bypassed channels { email } }
+    }
+  }
+`);

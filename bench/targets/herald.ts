@@ -19,6 +19,23 @@ const SERVER_ENTRY = 'src/server.ts';
 const SUBSCRIPTION = 'subscription { notificationAdded { id cursor body } }';
 const EMIT = 'mutation($input: EmitNotificationInput!){ emitNotification(input: $input){ deliveredCount } }';
 
+/**
+ * Every rate limit raised out of reach (src/config.ts, README "Rate limits"): the benchmarks drive
+ * one producer at thousands of emits per second into the same inboxes and open thousands of streams
+ * from one address, which the production defaults refuse by design. Only these settings differ
+ * from a deployment's defaults here; the tests (test/security/rate-limits.test.ts) run with the defaults.
+ */
+export const RAISED_LIMITS: Record<string, string> = {
+  RATE_LIMIT_PRODUCER_RECIPIENTS: '1000000000/60',
+  RATE_LIMIT_RECIPIENT: '1000000000/60',
+  RATE_LIMIT_USER_QUERIES: '1000000000/60',
+  RATE_LIMIT_USER_MUTATIONS: '1000000000/60',
+  RATE_LIMIT_STREAM_OPENS_PER_USER: '1000000000/60',
+  RATE_LIMIT_STREAM_OPENS_PER_IP: '1000000000/60',
+  RATE_LIMIT_RESERVATIONS_PER_USER: '1000000000/60',
+  RATE_LIMIT_RESERVATIONS_PER_IP: '1000000000/60',
+};
+
 async function sign(claims: Record<string, unknown>, sub: string): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
@@ -53,6 +70,8 @@ export const herald: Target = {
       BENCH_STATS: 'true',
       // Every client of the benchmark (10,000 streams) comes from one address: no per-address cap.
       MAX_CONNECTIONS_PER_IP: '0',
+      // The rate limits raised by configuration (see RAISED_LIMITS above).
+      ...RAISED_LIMITS,
       // Metrics are served in production only with a token: set one to measure Herald with them on.
       ...(process.env.BENCH_HERALD_METRICS_TOKEN ? { METRICS_TOKEN: process.env.BENCH_HERALD_METRICS_TOKEN } : {}),
     },

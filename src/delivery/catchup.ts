@@ -85,7 +85,7 @@ export class CatchUp {
       const state = await readInboxState(this.options.sql, stream.userId);
       if (isNewerVersion(stream.lastVersion, state.version)) {
         stream.lastVersion = state.version;
-        stream.push({ type: 'unread', unreadCount: state.unreadCount });
+        stream.pushCounts(state.unreadCount, state.unseenCount);
       }
     }
   }

@@ -149,7 +149,7 @@ export class Hub {
         stream.lastSeq = state.lastSeq;
       }
       stream.lastVersion = state.version;
-      if (options.kind === 'inbox') stream.push({ type: 'unread', unreadCount: state.unreadCount });
+      if (options.kind === 'inbox') stream.pushCounts(state.unreadCount, state.unseenCount);
     } catch (error) {
       stream.return();
       throw error;

@@ -60,6 +60,18 @@ export class SseConnection {
     this.write(cursor === undefined ? `event: next\ndata: ${json}\n\n` : `id: ${cursor}\nevent: next\ndata: ${json}\n\n`);
   }
 
+  /**
+   * Writes the one result of an operation that is not a stream (a query or mutation asked for as
+   * an event stream) and completes. Its size is that of the same answer as JSON, which is written
+   * whole too, so the slow-reader limit, which bounds what a stream accumulates, does not apply:
+   * a 1 MB result used to pass it on its first write and close the connection without an answer.
+   */
+  only(json: string) {
+    if (this.closed) return;
+    this.res.write(`event: next\ndata: ${json}\n\nevent: complete\ndata:\n\n`);
+    this.end('complete');
+  }
+
   /** Resolves when the unsent data is back under 64 KiB (or the connection is gone). */
   drained(): Promise<void> {
     if (this.closed || this.res.writableLength < 65_536) return Promise.resolve();

@@ -13,9 +13,10 @@ export type StreamEvent =
       change: ChangeKind;
       notificationId: string;
       readAt: Date | null;
+      seenAt: Date | null;
       archivedAt: Date | null;
     }
-  | { type: 'unread'; unreadCount: number };
+  | { type: 'unread'; unreadCount: number; unseenCount: number };
 
 /**
  * A consumer that takes events as they happen (the SSE endpoint), instead of pulling them through
@@ -59,6 +60,8 @@ export const REPLAY_PAGE = 500;
 export class Stream implements HubStream {
   lastSeq = 0;
   lastVersion = 0;
+  /** The last unseen count sent (kept for messages of instances that predate it, which carry none). */
+  lastUnseen = 0;
   /** Bus messages that arrived while the stream was reading the database. */
   pendingLive: InboxMessage[] | undefined;
   catchingUp = false;
@@ -152,14 +155,21 @@ export class Stream implements HubStream {
               change: changed.change,
               notificationId: item.id,
               readAt: item.readAt ? new Date(item.readAt) : null,
+              seenAt: item.seenAt ? new Date(item.seenAt) : item.readAt ? new Date(item.readAt) : null,
               archivedAt: item.archivedAt ? new Date(item.archivedAt) : null,
             });
           }
         }
-        this.push({ type: 'unread', unreadCount: message.unread });
+        this.pushCounts(message.unread, message.unseen ?? this.lastUnseen);
       }
     }
     return gap;
+  }
+
+  /** The exact counts after the events before them. */
+  pushCounts(unreadCount: number, unseenCount: number) {
+    this.lastUnseen = unseenCount;
+    this.push({ type: 'unread', unreadCount, unseenCount });
   }
 
   /** Delivers a notification read from the database, unless this stream delivered it already. */

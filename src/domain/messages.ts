@@ -1,7 +1,7 @@
-import type { NotificationRecord, NotificationType } from './model.ts';
+import type { Actor, NotificationRecord, NotificationType } from './model.ts';
 
 /** How a notification changed, as pushed on `inboxEvents`. */
-export type ChangeKind = 'READ' | 'UNREAD' | 'ARCHIVED' | 'UNARCHIVED' | 'DELETED';
+export type ChangeKind = 'READ' | 'UNREAD' | 'SEEN' | 'ARCHIVED' | 'UNARCHIVED' | 'DELETED';
 
 /** A notification as it travels on the bus: dates as ISO strings. */
 export interface WireNotification {
@@ -13,7 +13,11 @@ export interface WireNotification {
   type: NotificationType;
   category: string | null;
   data: unknown;
+  url: string | null;
+  actor: Actor | null;
   readAt: string | null;
+  /** Absent from instances of the release before seen/unseen (read ones were seen then). */
+  seenAt?: string | null;
   archivedAt: string | null;
   createdAt: string;
 }
@@ -22,6 +26,7 @@ export interface WireChange {
   id: string;
   seq: number;
   readAt: string | null;
+  seenAt?: string | null;
   archivedAt: string | null;
 }
 
@@ -34,6 +39,8 @@ export interface InboxMessage {
   v: number;
   /** The exact unread count after the transaction. */
   unread: number;
+  /** The exact unseen count after the transaction (absent from instances before seen/unseen). */
+  unseen?: number;
   added?: WireNotification[];
   changed?: { change: ChangeKind; items: WireChange[] };
   /**
@@ -50,10 +57,10 @@ export type AddedMessage = InboxMessage & { added: WireNotification[] };
  * Adds a notification to its recipient's message of this commit, made on the first; `v` and
  * `unread` are the recipient's inbox after the commit, the same for all of its rows.
  */
-export function addToMessage(messages: Map<string, AddedMessage>, n: WireNotification, v: number, unread: number): void {
+export function addToMessage(messages: Map<string, AddedMessage>, n: WireNotification, v: number, unread: number, unseen: number): void {
   let message = messages.get(n.recipientId);
   if (!message) {
-    message = { v, unread, added: [] };
+    message = { v, unread, unseen, added: [] };
     messages.set(n.recipientId, message);
   }
   message.added.push(n);
@@ -70,6 +77,7 @@ export function toWireChange(n: NotificationRecord): WireChange {
     id: n.id,
     seq: n.seq,
     readAt: n.readAt?.toISOString() ?? null,
+    seenAt: n.seenAt?.toISOString() ?? null,
     archivedAt: n.archivedAt?.toISOString() ?? null,
   };
 }
@@ -78,6 +86,8 @@ export function fromWire(n: WireNotification): NotificationRecord {
   return {
     ...n,
     readAt: n.readAt ? new Date(n.readAt) : null,
+    // An older instance's message: a notification read then was seen.
+    seenAt: n.seenAt ? new Date(n.seenAt) : n.readAt ? new Date(n.readAt) : null,
     archivedAt: n.archivedAt ? new Date(n.archivedAt) : null,
     createdAt: new Date(n.createdAt),
   };
@@ -85,17 +95,24 @@ export function fromWire(n: WireNotification): NotificationRecord {
 
 /**
  * A fan-out (one commit's messages for many users, one Redis message) as it travels: each distinct
- * notification content (title, body, type, category, data) once, and per recipient only what is
+ * notification content (title, body, type, category, data, url, actor) once, and per recipient only what is
  * its own (id, position, times). A bulk emit to 10,000 users sent its content 10,000 times, which
  * every instance then parsed back into 10,000 copies.
  */
 export interface PackedFanout {
   /** The publishing instance (it delivers to its own streams without waiting for the echo). */
   o?: string;
-  /** [title, body, type, category, data] */
-  t: [string, string, NotificationType, string | null, unknown][];
-  /** [userId, v, unread, added as [template, id, seq, createdAt, readAt, archivedAt][] or null, changed or null] */
-  e: [string, number, number, [number, string, number, string, string | null, string | null][] | null, InboxMessage['changed'] | null][];
+  /** [title, body, type, category, data, url, actor]; url and actor absent from instances of the release before them. */
+  t: [string, string, NotificationType, string | null, unknown, (string | null)?, (Actor | null)?][];
+  /** [userId, v, unread, added as [template, id, seq, createdAt, readAt, archivedAt, seenAt][] or null, changed or null, unseen] (the last of each absent before seen/unseen) */
+  e: [
+    string,
+    number,
+    number,
+    [number, string, number, string, string | null, string | null, (string | null)?][] | null,
+    InboxMessage['changed'] | null,
+    number?,
+  ][];
 }
 
 export function packFanout(messages: Iterable<readonly [string, InboxMessage]>, origin?: string): PackedFanout {
@@ -110,10 +127,12 @@ export function packFanout(messages: Iterable<readonly [string, InboxMessage]>, 
       byBody.set(n.body, candidates);
     }
     for (const { index, template } of candidates) {
-      const [title, , type, category, data] = template;
-      if (title === n.title && type === n.type && category === n.category && data === n.data) return index;
+      const [title, , type, category, data, url, actor] = template;
+      if (title === n.title && type === n.type && category === n.category && data === n.data && url === n.url && actor === n.actor) {
+        return index;
+      }
     }
-    const template: PackedFanout['t'][number] = [n.title, n.body, n.type, n.category, n.data];
+    const template: PackedFanout['t'][number] = [n.title, n.body, n.type, n.category, n.data, n.url, n.actor];
     candidates.push({ index: t.length, template });
     t.push(template);
     return t.length - 1;
@@ -121,22 +140,26 @@ export function packFanout(messages: Iterable<readonly [string, InboxMessage]>, 
   const e: PackedFanout['e'] = [];
   for (const [userId, m] of messages) {
     const added: PackedFanout['e'][number][3] =
-      m.added?.map((n) => [templateOf(n), n.id, n.seq, n.createdAt, n.readAt, n.archivedAt]) ?? null;
-    e.push([userId, m.v, m.unread, added, m.changed ?? null]);
+      m.added?.map((n) => [templateOf(n), n.id, n.seq, n.createdAt, n.readAt, n.archivedAt, n.seenAt ?? null]) ?? null;
+    e.push(
+      m.unseen === undefined
+        ? [userId, m.v, m.unread, added, m.changed ?? null]
+        : [userId, m.v, m.unread, added, m.changed ?? null, m.unseen],
+    );
   }
   return origin === undefined ? { t, e } : { o: origin, t, e };
 }
 
 export function unpackFanout(packed: PackedFanout): [string, InboxMessage][] {
-  return packed.e.map(([userId, v, unread, added, changed]) => {
-    const message: InboxMessage = { v, unread };
+  return packed.e.map(([userId, v, unread, added, changed, unseen]) => {
+    const message: InboxMessage = unseen === undefined ? { v, unread } : { v, unread, unseen };
     if (added) {
-      message.added = added.map(([i, id, seq, createdAt, readAt, archivedAt]) => {
+      message.added = added.map(([i, id, seq, createdAt, readAt, archivedAt, seenAt = null]) => {
         const template = packed.t[i];
         // From another instance: a message naming a template it does not hold is malformed.
         if (template === undefined) throw new Error(`fan-out names template ${i} of ${packed.t.length}`);
-        const [title, body, type, category, data] = template;
-        return { id, recipientId: userId, seq, title, body, type, category, data, readAt, archivedAt, createdAt };
+        const [title, body, type, category, data, url = null, actor = null] = template;
+        return { id, recipientId: userId, seq, title, body, type, category, data, url, actor, readAt, seenAt, archivedAt, createdAt };
       });
     }
     if (changed) message.changed = changed;

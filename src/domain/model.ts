@@ -2,6 +2,15 @@
 export const NOTIFICATION_TYPES = ['ALERT', 'REMINDER', 'UPDATE', 'SYSTEM_NOTICE', 'PROMOTION'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
+/** Who did what a notification tells about, as a UI shows it (a name and an avatar beside the text). */
+export interface Actor {
+  /** The actor's id in the host app, when it has one (a user id, a bot's name). */
+  id: string | null;
+  name: string;
+  /** An absolute http(s) URL of an image. */
+  avatarUrl: string | null;
+}
+
 /** A stored notification as the domain and the GraphQL layer see it. */
 export interface NotificationRecord {
   id: string;
@@ -13,7 +22,12 @@ export interface NotificationRecord {
   type: NotificationType;
   category: string | null;
   data: unknown;
+  /** Where a click on the notification goes: an absolute http(s) URL or a path of the app ("/invoices/42"). */
+  url: string | null;
+  actor: Actor | null;
   readAt: Date | null;
+  /** When the user first saw it in a list (the bell badge); reading it sees it too. */
+  seenAt: Date | null;
   archivedAt: Date | null;
   createdAt: Date;
 }
@@ -45,8 +59,13 @@ export const LIMITS = {
   maxIds: 1_000,
   maxTitle: 200,
   maxBody: 10_000,
+  /** `url` and `actor.avatarUrl`: what browsers accept in practice. */
+  maxUrl: 2_048,
+  maxActorName: 200,
   maxCategory: 100,
   maxDataBytes: 16_384,
+  /** `data` as PostgreSQL stores it (jsonb, estimated): twice the text limit, which text-heavy data never reaches. */
+  maxDataStoredBytes: 32_768,
   /** Levels of objects and arrays in `data`, the object itself included. */
   maxDataDepth: 64,
   maxUserId: 255,

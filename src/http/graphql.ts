@@ -3,6 +3,7 @@ import { type ExecutionArgs, type ExecutionResult, type GraphQLError, getOperati
 import { isAsyncIterable, processRegularResult, type YogaServerInstance } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 import type { SseConnection, SseRegistry } from '../delivery/sse.ts';
+import { ErrorCode } from '../errors.ts';
 import { type ErrorLog, isUnexpected } from '../pipeline/errors.ts';
 import { endingOf } from '../pipeline/subscriptions.ts';
 import { acceptsEventStream, type JsonType, jsonResponseType } from './negotiate.ts';
@@ -76,12 +77,13 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
       headers: headersOf(req),
     });
     const enveloped = yoga.getEnveloped({ request, params });
-    // A client asking for an event stream only gets its single result as one event, as from Yoga.
+    // A client asking for an event stream only gets its single result as one event, as from Yoga;
+    // but a rate-limit refusal is answered 429 with Retry-After before any stream starts, so that
+    // an EventSource or graphql-sse client sees the status rather than a stream that ends at once.
     const single = async (result: ExecutionResult) => {
       if (json) return sendResult(res, result, json, yoga.fetchAPI, headers);
-      const connection = registry.open(req, res, headers);
-      connection.next(JSON.stringify(result));
-      connection.complete();
+      if (isRateLimited(result)) return sendResult(res, result, 'application/json', yoga.fetchAPI, headers);
+      registry.open(req, res, headers).only(JSON.stringify(result));
     };
     const fail = (error: unknown) => {
       if (isUnexpected(error)) errorLog.thrown(error, requestId ?? null);
@@ -295,6 +297,11 @@ type FetchAPI = YogaServerInstance<Record<string, unknown>, Context>['fetchAPI']
 
 function isContext(value: unknown): value is Context {
   return typeof value === 'object' && value !== null && 'services' in value && 'auth' in value;
+}
+
+/** A result refused by a rate limit (pipeline/rate-limits.ts): answered with its status, 429. */
+function isRateLimited(result: ExecutionResult): boolean {
+  return result.errors?.some((error) => error.extensions?.code === ErrorCode.RATE_LIMITED) ?? false;
 }
 
 function isResult(value: unknown): value is ExecutionResult {

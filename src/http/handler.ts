@@ -1,19 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type RateLimit, type Refusal, refusalMessage } from '../ratelimit/limits.ts';
 import { type CorsPolicy, corsHeaders, originAllowed, preflightHeaders } from './cors.ts';
 import type { GraphqlEndpoint, Headers } from './graphql.ts';
-import { paramsFromSearch, parseParams, readBody, splitUrl, withBody } from './request.ts';
+import { acceptsAnyResult, acceptsEventStream, jsonResponseType } from './negotiate.ts';
+import { paramsFromSearch, parseParams, readBody, requestUrl, searchProblem, splitUrl, withBody } from './request.ts';
 import { variablesBytes } from './variables-size.ts';
 
 /**
  * The front door: every request passes here first, on every path and transport.
  *
  * In order: a request id (the client's `x-request-id` when it is a plain token, a new one
- * otherwise), answered in `x-request-id` and carried into logs; the origin policy (cors.ts) and
- * preflights; the refusal of the media types a page can POST without a preflight (forms,
- * multipart, text/plain: no Herald client sends them, and they would let any site make a browser
- * act); the body limit, from Content-Length before reading, then while reading; the variables
- * limit, before the variables are parsed (variables-size.ts). Then GraphQL
+ * otherwise), answered in `x-request-id` and carried into logs; a request target and Host that
+ * form a URL (400 otherwise); 404 for URLs Yoga would take for its endpoint although they are not
+ * it (they would skip everything below); the origin policy (cors.ts) and preflights; 406 for an
+ * Accept no result type satisfies, before anything runs (Yoga finds out after executing); the
+ * refusal of the media types a page can POST without a preflight (forms, multipart, text/plain:
+ * no Herald client sends them, and they would let any site make a browser act); the body limit,
+ * from Content-Length before reading, then while reading; the variables
+ * limit, before the variables are parsed (variables-size.ts); the per-address rate limits of
+ * stream opens and single-connection reservations, before the body is read. Then GraphQL
  * operations go to the fast path (graphql.ts) and everything else (GraphiQL, batches, the
  * single-connection SSE endpoint, health, metrics) to Yoga, with the body already read.
  */
@@ -29,6 +35,10 @@ export interface FrontDoorOptions {
   yoga: (req: IncomingMessage, res: ServerResponse) => void;
   /** Every operation to Yoga's handler (a plugin with HTTP-level hooks is installed). */
   yogaOnly: boolean;
+  /** Per-address rate limits, counted before any work (RATE_LIMIT_STREAM_OPENS_PER_IP, RATE_LIMIT_RESERVATIONS_PER_IP). */
+  addressLimits: { streamOpens: RateLimit; reservations: RateLimit };
+  /** TRUST_PROXY: the client address is the left-most X-Forwarded-For entry rather than the socket's. */
+  trustProxy: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -51,8 +61,17 @@ export function createFrontDoor(options: FrontDoorOptions) {
       yoga(request, res);
     };
 
+    const parsed = requestUrl(req.url, req.headers.host);
+    if (!parsed) {
+      refuse(res, 400, 'BAD_REQUEST', 'Malformed request target or Host header.', headers);
+      return;
+    }
     const url = splitUrl(req.url);
     if (url.path !== options.graphqlPath && url.path !== options.streamPath) {
+      if (servedAsGraphql(parsed, options)) {
+        refuse(res, 404, 'NOT_FOUND', `Not found: GraphQL is served at ${options.graphqlPath} only.`, headers);
+        return;
+      }
       toYoga(req);
       return;
     }
@@ -70,6 +89,48 @@ export function createFrontDoor(options: FrontDoorOptions) {
       Object.assign(headers, corsHeaders(cors, origin));
     }
 
+    const operation = req.method === 'POST' || (req.method === 'GET' && !wantsHtml(req));
+    if (url.path === options.graphqlPath && operation && !acceptsAnyResult(req.headers.accept)) {
+      // As Yoga answers it (no body: the client accepts nothing it could be written in), but first.
+      res.writeHead(406, { ...headers, accept: ACCEPTABLE }).end();
+      return;
+    }
+
+    const counted = addressLimitsOf(req, url, options);
+    if (counted.length === 0) {
+      serve(req, res, url, headers);
+      return;
+    }
+    const address = clientAddress(req, options.trustProxy);
+    void firstRefusal(counted, address).then(
+      (refusal) => {
+        if (!refusal) {
+          serve(req, res, url, headers);
+          return;
+        }
+        req.resume(); // what the client still sends (a small body) is dropped, so it reads the 429
+        refuse(
+          res,
+          429,
+          'RATE_LIMITED',
+          refusalMessage(refusal),
+          { ...headers, 'retry-after': String(refusal.retryAfter) },
+          {
+            retryAfter: refusal.retryAfter,
+            limit: refusal.limit,
+          },
+        );
+      },
+      // Never expected (the limits fall back to memory when Redis fails): serve rather than refuse.
+      () => serve(req, res, url, headers),
+    );
+  };
+
+  function serve(req: IncomingMessage, res: ServerResponse, url: ReturnType<typeof splitUrl>, headers: Headers) {
+    const toYoga = (request: IncomingMessage) => {
+      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+      yoga(request, res);
+    };
     if (req.method === 'POST') {
       const type = req.headers['content-type'] ?? '';
       if (SIMPLE_BODY.test(type)) {
@@ -99,20 +160,92 @@ export function createFrontDoor(options: FrontDoorOptions) {
       return;
     }
 
-    if (req.method === 'GET' && url.path === options.graphqlPath && !options.yogaOnly && !wantsHtml(req)) {
+    if (req.method === 'GET' && url.path === options.graphqlPath && !wantsHtml(req)) {
       const search = new URLSearchParams(url.query);
       if (Buffer.byteLength(search.get('variables') ?? '') > options.maxVariablesBytes) {
         variablesTooLarge(res, options.maxVariablesBytes);
         return;
       }
-      const params = paramsFromSearch(search);
+      const problem = searchProblem(search);
+      if (problem) {
+        refuse(res, 400, 'BAD_REQUEST', problem, headers);
+        return;
+      }
+      const params = options.yogaOnly ? null : paramsFromSearch(search);
       if (params) {
         graphql.serve(req, res, params, search.get('ticket'), null, headers);
         return;
       }
     }
     toYoga(req);
-  };
+  }
+}
+
+/** The reservation token of graphql-sse's single-connection mode, in a header or the URL. */
+const STREAM_TOKEN_HEADER = 'x-graphql-event-stream-token';
+
+/**
+ * The per-address limits a request counts against: a reservation (PUT on the stream path) is a
+ * reservation and a stream open; a request answered with an event stream (GET or POST whose Accept
+ * picks text/event-stream over JSON, as the fast path and Yoga negotiate) is a stream open, except
+ * on the stream path with a reservation token (it attaches to, or runs in, a stream its PUT counted).
+ */
+function addressLimitsOf(req: IncomingMessage, url: ReturnType<typeof splitUrl>, options: FrontDoorOptions): RateLimit[] {
+  const { streamOpens, reservations } = options.addressLimits;
+  if (req.method === 'PUT') return url.path === options.streamPath ? [streamOpens, reservations] : [];
+  if (req.method !== 'GET' && req.method !== 'POST') return [];
+  const accept = req.headers.accept;
+  if (!acceptsEventStream(accept) || jsonResponseType(accept) !== null) return [];
+  if (url.path === options.streamPath && (req.headers[STREAM_TOKEN_HEADER] !== undefined || new URLSearchParams(url.query).has('token'))) {
+    return [];
+  }
+  return [streamOpens];
+}
+
+/** Counts the request against each limit (each counts, refused or not) and says the first that refused. */
+async function firstRefusal(limits: RateLimit[], address: string): Promise<Refusal | null> {
+  const refusals = await Promise.all(limits.map((limit) => limit.consume(address)));
+  return refusals.find((refusal) => refusal !== null) ?? null;
+}
+
+/** Longest address kept as a key (an IPv6 address is at most 45 characters; longer is not an address). */
+const MAX_ADDRESS = 64;
+
+/**
+ * The client's address for per-address limits: with TRUST_PROXY the left-most X-Forwarded-For
+ * entry (the client as the first proxy saw it), else the socket's. IPv4 clients of a dual-stack
+ * socket (`::ffff:203.0.113.7`) count as their IPv4 address.
+ */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for'];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+    if (first) return first.slice(0, MAX_ADDRESS);
+  }
+  const address = req.socket.remoteAddress ?? 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** What a 406 says can be asked for (Yoga's result processors). */
+const ACCEPTABLE = ['application/graphql-response+json', 'application/json', 'text/event-stream', 'multipart/mixed']
+  .map((type) => `${type}; charset=utf-8`)
+  .join(', ');
+
+/**
+ * Whether Yoga, given this URL, would serve GraphQL (or graphql-sse) although the path is not the
+ * endpoint: its handler takes any URL whose text ends with the endpoint (`/x/graphql`,
+ * `/health?/graphql`, `/graphql/`) and any path that normalises to it (`/a/../graphql`), and
+ * graphql-sse any path ending with its own. Those would skip the front door's policy: they are 404.
+ */
+function servedAsGraphql(url: URL, options: FrontDoorOptions): boolean {
+  const { graphqlPath, streamPath } = options;
+  const whole = url.href;
+  const path = whole.split('?')[0] ?? whole;
+  return (
+    [graphqlPath, `${graphqlPath}/`].some((end) => whole.endsWith(end) || path.endsWith(end) || url.pathname === end) ||
+    path.endsWith(streamPath) ||
+    url.pathname === streamPath
+  );
 }
 
 /** GraphiQL: a browser navigating to the endpoint. */
@@ -121,8 +254,15 @@ function wantsHtml(req: IncomingMessage): boolean {
   return typeof accept === 'string' && accept.includes('text/html');
 }
 
-function refuse(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}) {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+function refuse(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+  extensions: Record<string, unknown> = {},
+) {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
 }

@@ -13,13 +13,27 @@ export type JsonType = (typeof JSON_TYPES)[number];
 export function jsonResponseType(accept: string | undefined): JsonType | null {
   let chosen: JsonType | null = null;
   for (const asked of acceptedTypes(accept).reverse()) {
-    const [askedType, askedSub] = asked.split('/');
-    for (const candidate of JSON_TYPES) {
-      const [type, sub] = candidate.split('/');
-      if ((askedType === '*' || askedType === type) && (askedSub === '*' || askedSub === sub)) chosen = candidate;
-    }
+    for (const candidate of JSON_TYPES) if (matches(asked, candidate)) chosen = candidate;
   }
   return chosen;
+}
+
+/** Every media type Yoga's result processors answer with: an event stream, multipart, JSON. */
+const RESULT_TYPES = ['text/event-stream', 'multipart/mixed', ...JSON_TYPES] as const;
+
+/**
+ * Whether some result processor can answer this Accept header (Yoga's negotiation, wildcards
+ * included). When none can, Yoga finds out only after executing the operation and answers 406:
+ * the front door answers 406 first, so that a mutation is never run for an answer nobody takes.
+ */
+export function acceptsAnyResult(accept: string | undefined): boolean {
+  return acceptedTypes(accept).some((asked) => RESULT_TYPES.some((candidate) => matches(asked, candidate)));
+}
+
+function matches(asked: string, candidate: string): boolean {
+  const [askedType, askedSub] = asked.split('/');
+  const [type, sub] = candidate.split('/');
+  return (askedType === '*' || askedType === type) && (askedSub === '*' || askedSub === sub);
 }
 
 /** Whether the client accepts an event stream (GraphQL over SSE, "distinct connections" mode). */

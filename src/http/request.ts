@@ -79,6 +79,42 @@ export function paramsFromSearch(search: URLSearchParams): Params | null {
   return paramsOf(search.get('query'), search.get('operationName'), json('variables'), json('extensions'));
 }
 
+/**
+ * Why a query string's `variables` or `extensions` cannot be used (not JSON, or JSON that is not
+ * an object), or null when they can (or are absent). Yoga would JSON.parse them unguarded.
+ */
+export function searchProblem(search: URLSearchParams): string | null {
+  for (const name of ['variables', 'extensions']) {
+    const text = search.get(name);
+    if (!text) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return `The "${name}" parameter is not JSON: send a URL-encoded JSON object.`;
+    }
+    if (value !== null && !isRecord(value)) return `The "${name}" parameter must be a JSON object.`;
+  }
+  return null;
+}
+
+/**
+ * The request as a URL (`http://<Host><target>`, as the fast path and Yoga read it), or null when
+ * its target is not a path (`*`, an absolute URL) or its Host header is not a host and port (it
+ * holds `/ ? # @ \` or whitespace, which would move the path, or a port URL parsing refuses).
+ */
+export function requestUrl(target: string | undefined, host: string | undefined): URL | null {
+  if (target === undefined || !target.startsWith('/')) return null;
+  if (host !== undefined && !HOST.test(host)) return null;
+  try {
+    return new URL(`http://${host || 'localhost'}${target}`);
+  } catch {
+    return null;
+  }
+}
+
+const HOST = /^[^/?#@\\\s]*$/;
+
 function paramsOf(query: unknown, operationName: unknown, variables: unknown, extensions: unknown): Params | null {
   if (typeof query !== 'string' || query.length === 0) return null;
   if (operationName !== null && typeof operationName !== 'string') return null;

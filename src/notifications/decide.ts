@@ -11,10 +11,15 @@ import { type BatchMember, keyOf, type PreferenceFacts } from '../store/emit-bat
 import { type Channels, Delivery, type Plan, type SuppressionReason } from './emit-result.ts';
 
 /** Why a recipient's preferences exclude a notification, or null when they accept it. */
-export function suppression(enabled: boolean, muted: boolean): SuppressionReason | null {
+export function exclusion(enabled: boolean, muted: boolean): SuppressionReason | null {
   if (!enabled) return 'DISABLED';
   if (muted) return 'CATEGORY_MUTED';
   return null;
+}
+
+/** Why a notification is not stored for a recipient, or null when it is: a critical emit always is. */
+export function suppression(facts: PreferenceFacts): SuppressionReason | null {
+  return facts.critical ? null : exclusion(facts.enabled, facts.muted);
 }
 
 /** The rule's first fact: in-app delivery on (without preferences: the default). */
@@ -26,8 +31,8 @@ export const isMuted = (pref: Preferences | undefined, category: string | null):
 
 /** Every combination of facts under which `suppression` stores the notification. */
 export const STORED_WHEN: readonly PreferenceFacts[] = [true, false]
-  .flatMap((enabled) => [true, false].map((muted) => ({ enabled, muted })))
-  .filter((f) => suppression(f.enabled, f.muted) === null);
+  .flatMap((enabled) => [true, false].flatMap((muted) => [true, false].map((critical) => ({ enabled, muted, critical }))))
+  .filter((f) => suppression(f) === null);
 
 /** Channels of recipients without preferences, and of muted ones: shared, read-only. */
 const DEFAULT_CHANNELS: Channels = Object.freeze({
@@ -57,14 +62,16 @@ export function decide<M extends BatchMember>(
 ): Plan<M>[] {
   const claimed = new Set<string>();
   return batch.map((member) => {
-    const { category, key } = member.template;
+    const { category, key, critical } = member.template;
     let suppressed = 0;
     let duplicates = 0;
     const deliveries = member.recipients.map((recipientId) => {
       const pref = prefs.get(recipientId);
       const muted = isMuted(pref, category);
-      const delivery = new Delivery(recipientId, channelsFor(pref, muted));
-      const reason = suppression(isEnabled(pref), muted);
+      const delivery = new Delivery(recipientId, channelsFor(pref, muted && !critical));
+      const facts = { enabled: isEnabled(pref), muted, critical };
+      const reason = suppression(facts);
+      if (critical) delivery.bypassed = exclusion(facts.enabled, facts.muted);
       if (reason !== null) {
         delivery.status = 'SUPPRESSED';
         delivery.reason = reason;

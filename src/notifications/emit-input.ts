@@ -1,5 +1,5 @@
 /** An emit as a producer sends it, and its validation into the stored form (store/emit-batch.ts's Template). */
-import { LIMITS, NOTIFICATION_TYPES, type NotificationType } from '../domain/model.ts';
+import { type Actor, LIMITS, NOTIFICATION_TYPES, type NotificationType } from '../domain/model.ts';
 import { badInput } from '../errors.ts';
 import type { Template } from '../store/emit-batch.ts';
 import * as v from './validate.ts';
@@ -7,10 +7,16 @@ import * as v from './validate.ts';
 export interface EmitInput {
   recipientIds: readonly string[];
   title: string;
-  body: string;
-  type: NotificationType;
+  /** Absent: the empty string (a title-only notification is the common case). */
+  body?: string | null | undefined;
+  /** Absent: ALERT (seed 000's default). */
+  type?: NotificationType | null | undefined;
   category?: string | null | undefined;
   data?: unknown;
+  url?: string | null | undefined;
+  actor?: ActorInput | null | undefined;
+  /** Delivered whatever the recipients' preferences say (muted category, in-app off). */
+  critical?: boolean | null | undefined;
   /** A producer's retry with the same key delivers nothing twice, per recipient. */
   idempotencyKey?: string | null | undefined;
   /**
@@ -19,6 +25,15 @@ export interface EmitInput {
    */
   producerId: string;
 }
+
+export interface ActorInput {
+  id?: string | null | undefined;
+  name: string;
+  avatarUrl?: string | null | undefined;
+}
+
+/** The type of an emit that names none. */
+export const DEFAULT_TYPE: NotificationType = 'ALERT';
 
 /**
  * The stored form of a producer's idempotency key: the producer's id, length-prefixed so that no
@@ -46,7 +61,8 @@ export function validateEmit(input: EmitInput): { template: Template; recipients
     if (seen.has(id)) throw badInput(`"recipientIds" holds "${id}" more than once`, { field: 'recipientIds' });
     seen.add(id);
   }
-  if (!NOTIFICATION_TYPES.includes(input.type)) throw badInput('"type" is not a notification type', { field: 'type' });
+  const type = input.type ?? DEFAULT_TYPE;
+  if (!NOTIFICATION_TYPES.includes(type)) throw badInput('"type" is not a notification type', { field: 'type' });
   const data = v.jsonData(input.data);
   let key: string | null = null;
   if (input.idempotencyKey !== undefined && input.idempotencyKey !== null) {
@@ -61,11 +77,22 @@ export function validateEmit(input: EmitInput): { template: Template; recipients
     recipients: [...recipients],
     template: {
       title: v.requiredText(input.title, 'title', LIMITS.maxTitle),
-      body: v.requiredText(input.body, 'body', LIMITS.maxBody),
-      type: input.type,
+      body: v.optionalText(input.body, 'body', LIMITS.maxBody),
+      type,
       category: input.category === undefined || input.category === null ? null : v.category(input.category),
       data,
+      url: input.url === undefined || input.url === null ? null : v.link(input.url, 'url', true),
+      actor: input.actor === undefined || input.actor === null ? null : actor(input.actor),
+      critical: input.critical === true,
       key,
     },
+  };
+}
+
+function actor(input: ActorInput): Actor {
+  return {
+    id: input.id === undefined || input.id === null ? null : v.userId(input.id, 'actor.id'),
+    name: v.requiredText(input.name, 'actor.name', LIMITS.maxActorName),
+    avatarUrl: input.avatarUrl === undefined || input.avatarUrl === null ? null : v.link(input.avatarUrl, 'actor.avatarUrl', false),
   };
 }

@@ -20,6 +20,8 @@ export interface Channels {
 export class Delivery {
   status: DeliveryStatus = 'DELIVERED';
   reason: SuppressionReason | null = null;
+  /** Delivered although the preferences exclude it (a critical emit): what they exclude it for. */
+  bypassed: SuppressionReason | null = null;
   /** Set when this emit stored the notification: it as published. */
   published: WireNotification | undefined = undefined;
   private record: NotificationRecord | null = null;
@@ -111,13 +113,16 @@ export function complete<M extends BatchMember>(plans: readonly Plan<M>[], inser
           type: tpl.type,
           category: tpl.category,
           data,
+          url: tpl.url,
+          actor: tpl.actor,
           readAt: null,
+          seenAt: null,
           archivedAt: null,
           createdAt: isoOf(row.created_at),
         };
         delivery.published = wire;
         if (tpl.key !== null) stored.set(keyOf(wire.recipientId, tpl.key), delivery);
-        addToMessage(messages, wire, Number(row.version), row.unread_count);
+        addToMessage(messages, wire, Number(row.version), row.unread_count, row.unseen_count);
       } else if (delivery.status === 'DUPLICATE' && tpl.key !== null) {
         // A retry grouped into the same transaction as its first attempt: name what that attempt stored.
         delivery.notification ??= stored.get(keyOf(delivery.recipientId, tpl.key))?.notification ?? null;

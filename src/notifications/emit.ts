@@ -29,6 +29,11 @@ export interface EmitterOptions {
   maxConcurrentBatches?: number;
   /** Told of each committed batch and each failed publish (metrics). */
   observer?: EmitObserver;
+  /**
+   * Charges a valid emit to the rate limits before it is queued (ratelimit/limits.ts `admitEmit`):
+   * throws RATE_LIMITED, and then nothing is stored. Unset: no limits.
+   */
+  admit?: (producerId: string, recipients: readonly string[]) => Promise<void>;
 }
 
 /** What the emitter reports as it works (observability/metrics.ts counts it). */
@@ -84,9 +89,13 @@ export class Emitter {
     });
   }
 
-  /** Emits one notification to its recipients. */
-  emit(input: EmitInput): Promise<EmitResult> {
+  /**
+   * Emits one notification to its recipients. Validated first (a bad emit costs no rate limit),
+   * then charged to the producer's and the recipients' limits, all or nothing, then queued.
+   */
+  async emit(input: EmitInput): Promise<EmitResult> {
     const { template, recipients } = validateEmit(input);
+    await this.options.admit?.(input.producerId, recipients);
     return new Promise<EmitResult>((resolve, reject) => {
       this.batcher.add({ template, recipients, resolve, reject });
     });

@@ -1,12 +1,19 @@
 import type { Sql } from '../db/index.ts';
 import type { Bus } from '../delivery/bus.ts';
+import { type Counts, countsDelta } from '../domain/counts.ts';
 import { decodeCursor } from '../domain/cursor.ts';
 import { type ChangeKind, type InboxMessage, toWireChange } from '../domain/messages.ts';
 import { LIMITS, type NotificationRecord, type NotificationType } from '../domain/model.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { type ChangedRow, changeNotificationRows, lockNotifications, markUnreadRowsRead } from '../store/inbox-changes.ts';
-import { clearUnreadCount, lockInboxState, moveUnreadCount, readUnreadCount } from '../store/inbox-state.ts';
+import {
+  type ChangedRow,
+  changeNotificationRows,
+  lockNotifications,
+  markUnreadRowsRead,
+  markUnseenRowsSeen,
+} from '../store/inbox-changes.ts';
+import { type InboxCount, lockInboxState, moveCounts, readCounts } from '../store/inbox-state.ts';
 import { fromRow, inboxPage, notificationById, notificationsByIds } from '../store/notifications.ts';
 import * as v from './validate.ts';
 
@@ -57,9 +64,9 @@ export async function getNotification(sql: Sql, userId: string, id: string): Pro
   return v.isUuid(id) ? notificationById(sql, userId, id) : null;
 }
 
-/** The exact unread count (unread and unarchived), kept in InboxState: no COUNT(*). */
-export function unreadCount(sql: Sql, userId: string): Promise<number> {
-  return readUnreadCount(sql, userId);
+/** The exact unread and unseen counts (of unarchived notifications), kept in InboxState: no COUNT(*). */
+export function inboxCounts(sql: Sql, userId: string): Promise<Counts> {
+  return readCounts(sql, userId);
 }
 
 export interface ChangeResult {
@@ -70,6 +77,7 @@ export interface ChangeResult {
   /** How many actually changed (already-read ones are not counted by markRead, etc.). */
   changedCount: number;
   unreadCount: number;
+  unseenCount: number;
 }
 
 interface ChangeDeps {
@@ -101,10 +109,7 @@ export async function changeNotifications(
       throw notFound(ids.filter((id) => !have.has(id)));
     }
     const changed = await changeNotificationRows(tx, userId, ids, action);
-    const count =
-      changed.length > 0
-        ? await moveUnreadCount(tx, userId, countDelta(action, changed))
-        : { unreadCount: await readUnreadCount(tx, userId), version: state.version };
+    const count = changed.length > 0 ? await moveCounts(tx, userId, deltaOf(action, changed)) : await unchanged(tx, userId, state.version);
     const current = action === 'DELETED' ? [] : await notificationsByIds(tx, userId, ids);
     return { changed: changed.map(fromRow), current, count };
   });
@@ -112,6 +117,7 @@ export async function changeNotifications(
     await publishChange(deps, userId, {
       v: outcome.count.version,
       unread: outcome.count.unreadCount,
+      unseen: outcome.count.unseenCount,
       changed: { change: action, items: outcome.changed.map(toWireChange) },
     });
   }
@@ -120,61 +126,71 @@ export async function changeNotifications(
     deletedIds: action === 'DELETED' ? outcome.changed.map((n) => n.id) : [],
     changedCount: outcome.changed.length,
     unreadCount: outcome.count.unreadCount,
+    unseenCount: outcome.count.unseenCount,
   };
 }
 
-/** Marks every unread notification of the caller read (archived ones included). */
-export async function markAllRead(deps: ChangeDeps, userId: string): Promise<{ changedCount: number; unreadCount: number }> {
+/** Marks every unread notification of the caller read (archived ones included); reading sees them too. */
+export function markAllRead(deps: ChangeDeps, userId: string): Promise<{ changedCount: number; unreadCount: number; unseenCount: number }> {
+  return changeAll(deps, userId, 'READ', markUnreadRowsRead);
+}
+
+/** Marks every unseen notification of the caller seen (archived ones included): the bell badge goes to 0. */
+export function markAllSeen(deps: ChangeDeps, userId: string): Promise<{ changedCount: number; unreadCount: number; unseenCount: number }> {
+  return changeAll(deps, userId, 'SEEN', markUnseenRowsSeen);
+}
+
+async function changeAll(
+  deps: ChangeDeps,
+  userId: string,
+  action: 'READ' | 'SEEN',
+  change: (tx: Sql, userId: string) => Promise<ChangedRow[]>,
+): Promise<{ changedCount: number; unreadCount: number; unseenCount: number }> {
   const outcome = await deps.sql.transaction(async (tx) => {
     const state = await lockInboxState(tx, userId);
-    if (state === undefined) return { changed: [], count: { unreadCount: 0, version: 0 } };
-    const changed = await markUnreadRowsRead(tx, userId);
-    if (changed.length === 0) return { changed: [], count: { unreadCount: 0, version: state.version } };
-    return { changed: changed.map(fromRow), count: await clearUnreadCount(tx, userId) };
+    if (state === undefined) return { changed: [], count: { unreadCount: 0, unseenCount: 0, version: 0 } };
+    const changed = await change(tx, userId);
+    if (changed.length === 0) return { changed: [], count: await unchanged(tx, userId, state.version) };
+    return { changed: changed.map(fromRow), count: await moveCounts(tx, userId, deltaOf(action, changed)) };
   });
   if (outcome.changed.length > 0) {
     await publishChange(deps, userId, {
       v: outcome.count.version,
       unread: outcome.count.unreadCount,
-      changed: { change: 'READ', items: outcome.changed.map(toWireChange) },
+      unseen: outcome.count.unseenCount,
+      changed: { change: action, items: outcome.changed.map(toWireChange) },
     });
   }
-  return { changedCount: outcome.changed.length, unreadCount: outcome.count.unreadCount };
+  return { changedCount: outcome.changed.length, unreadCount: outcome.count.unreadCount, unseenCount: outcome.count.unseenCount };
 }
 
-/** How the unread count (unread and unarchived) moves, from the changed rows' state before the change. */
-function countDelta(action: ChangeKind, before: readonly Pick<ChangedRow, 'old_read_at' | 'old_archived_at'>[]): number {
-  let n = 0;
-  for (const r of before) {
-    const unread = r.old_read_at === null;
-    const unarchived = r.old_archived_at === null;
-    switch (action) {
-      case 'READ':
-        if (unarchived) n--;
-        break;
-      case 'UNREAD':
-        if (unarchived) n++;
-        break;
-      case 'ARCHIVED':
-        if (unread) n--;
-        break;
-      case 'UNARCHIVED':
-        if (unread) n++;
-        break;
-      case 'DELETED':
-        if (unread && unarchived) n--;
-        break;
-    }
-  }
-  return n;
+async function unchanged(tx: Sql, userId: string, version: number): Promise<InboxCount> {
+  const counts = await readCounts(tx, userId);
+  return { unreadCount: counts.unread, unseenCount: counts.unseen, version };
 }
+
+/** How the counts move: the changed rows after (none for deletions) against before. */
+function deltaOf(action: ChangeKind, rows: readonly ChangedRow[]): Counts {
+  return countsDelta(
+    rows.map((r) => ({
+      before: { readAt: r.old_read_at, seenAt: r.old_seen_at, archivedAt: r.old_archived_at },
+      after: action === 'DELETED' ? null : { readAt: r.read_at, seenAt: r.seen_at, archivedAt: r.archived_at },
+    })),
+  );
+}
+
+/** Longest id echoed in a NOT_FOUND (Herald's ids are 36 characters). */
+const ECHOED_ID_LENGTH = 64;
 
 function notFound(ids: string[]) {
+  // An id of a megabyte is no notification's: echoed whole (in the message and in `ids`) it made
+  // a 2 MB error, which an event stream's buffer limit then dropped without any answer.
+  const shown = ids.map((id) => (id.length > ECHOED_ID_LENGTH ? `${id.slice(0, ECHOED_ID_LENGTH)}…` : id));
   return heraldError(
     ErrorCode.NOT_FOUND,
-    `No notification of yours with id ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', ...' : ''}: nothing was changed`,
+    `No notification of yours with id ${shown.slice(0, 5).join(', ')}${ids.length > 5 ? ', ...' : ''}: nothing was changed`,
     {
-      ids,
+      ids: shown,
     },
   );
 }

@@ -33,6 +33,43 @@ export function requiredText(value: string, field: string, max: number): string 
   return text;
 }
 
+/** Trims and checks an optional text field: absent is the empty string. */
+export function optionalText(value: string | null | undefined, field: string, max: number): string {
+  if (value === undefined || value === null) return '';
+  const text = storable(value, field).trim();
+  if (text.length > max) throw badInput(`"${field}" must be at most ${max} characters`, { field, max });
+  return text;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses.
+const UNSAFE_IN_URL = /[\u0000-\u001F\u007F\s\\]/;
+
+/**
+ * A link a UI will put in an `href` or `src`: an absolute http(s) URL or, when `paths` is on, a
+ * path of the app itself ("/invoices/42"). Anything else is refused, `javascript:` and `data:`
+ * above all (a producer's mistake, or a compromised producer, must not become script in every
+ * recipient's inbox), and so are "//host" and "/\\host", which browsers read as another site.
+ */
+export function link(value: string, field: string, paths: boolean): string {
+  const text = value.trim();
+  const refuse = () =>
+    badInput(
+      `"${field}" must be an absolute http(s) URL${paths ? ' or a path starting with "/"' : ''}, at most ${LIMITS.maxUrl} characters`,
+      {
+        field,
+      },
+    );
+  if (text.length === 0 || text.length > LIMITS.maxUrl || !isStorable(text) || UNSAFE_IN_URL.test(text)) throw refuse();
+  if (text.startsWith('/')) {
+    if (!paths || text.startsWith('//')) throw refuse();
+    return text;
+  }
+  if (!URL.canParse(text)) throw refuse();
+  const { protocol } = new URL(text);
+  if (protocol !== 'http:' && protocol !== 'https:') throw refuse();
+  return text;
+}
+
 /** A category such as `timesheet.rejected`: letters, digits and `._:-/`, at most 100 characters. */
 export function category(value: string, field = 'category'): string {
   const text = value.trim();
@@ -65,16 +102,28 @@ export const isUuid = (id: string) => UUID.test(id);
  * Checks JSON `data`: an object (or null), at most LIMITS.maxDataDepth levels of objects and
  * arrays (the object itself is level 1), every key and string storable, at most 16 KiB
  * serialised. The walk is iterative, so a value nested thousands deep is refused, not a stack
- * overflow; JSON.stringify only runs once the depth is known to be small. Returns the JSON text.
+ * overflow; JSON.stringify only runs once the depth is known to be small. Its stored size is
+ * bounded too (LIMITS.maxDataStoredBytes): an emit stores it once per recipient, and a 16 KiB
+ * list of 8,000 numbers is 96 KB in jsonb, so 10,000 recipients of it took 15 s to insert and
+ * timed out. Returns the JSON text.
  */
 export function jsonData(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'object' || Array.isArray(value)) throw badInput('"data" must be a JSON object', { field: 'data' });
   const stack: [unknown, number][] = [[value, 1]];
+  // PostgreSQL's jsonb size, estimated as the walk goes: a value's entry (4 bytes) plus its own
+  // bytes. Numbers are what it expands: "1," is 2 bytes of text and about 12 stored.
+  let stored = 0;
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
     const [node, depth] = top;
+    stored += 4;
     if (typeof node === 'string') {
       storable(node, 'data');
+      stored += node.length;
+      continue;
+    }
+    if (typeof node === 'number') {
+      stored += 8 + 2 * Math.ceil(String(Math.abs(node)).replace(/[.e+-]/g, '').length / 4);
       continue;
     }
     if (typeof node !== 'object' || node === null) continue;
@@ -86,9 +135,16 @@ export function jsonData(value: unknown): string | null {
     } else {
       for (const [key, item] of Object.entries(node)) {
         storable(key, 'data');
+        stored += 4 + key.length;
         stack.push([item, depth + 1]);
       }
     }
+  }
+  if (stored > LIMITS.maxDataStoredBytes) {
+    throw badInput(
+      `"data" would take about ${stored} bytes stored, over ${LIMITS.maxDataStoredBytes} (PostgreSQL stores each number in about 12 bytes: send long lists of numbers as a string, or a link to them)`,
+      { field: 'data', maxStored: LIMITS.maxDataStoredBytes },
+    );
   }
   const text = JSON.stringify(value);
   const size = Buffer.byteLength(text);

@@ -43,7 +43,7 @@ export interface MetricsOptions {
 export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const counters = (name: string, help: string, read: () => number) =>
+  const counter = (name: string, help: string, read: () => number) =>
     new Counter({
       name,
       help,
@@ -54,32 +54,20 @@ export function createMetrics(options: MetricsOptions): Metrics {
         this.inc(read());
       },
     });
-  new Gauge({
-    name: 'herald_streams_open',
-    help: 'Subscriptions open on this instance',
-    registers: [registry],
-    collect() {
-      this.set(options.hub().stats().streams);
-    },
-  });
-  new Gauge({
-    name: 'herald_stream_users',
-    help: 'Users with at least one open subscription on this instance',
-    registers: [registry],
-    collect() {
-      this.set(options.hub().stats().users);
-    },
-  });
-  new Gauge({
-    name: 'herald_sse_buffered_bytes',
-    help: 'Bytes written to SSE streams and not yet sent',
-    registers: [registry],
-    collect() {
-      this.set(options.sse().stats().bufferedBytes);
-    },
-  });
-  counters('herald_streams_opened_total', 'Subscriptions opened', () => options.hub().counters.opened);
-  counters(
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge('herald_streams_open', 'Subscriptions open on this instance', () => options.hub().stats().streams);
+  gauge('herald_stream_users', 'Users with at least one open subscription on this instance', () => options.hub().stats().users);
+  gauge('herald_sse_buffered_bytes', 'Bytes written to SSE streams and not yet sent', () => options.sse().stats().bufferedBytes);
+  counter('herald_streams_opened_total', 'Subscriptions opened', () => options.hub().counters.opened);
+  counter(
     'herald_streams_closed_total',
     'Subscriptions closed (client gone, shutdown, expiry, failure)',
     () => options.hub().counters.closed,
@@ -94,17 +82,17 @@ export function createMetrics(options: MetricsOptions): Metrics {
       for (const [reason, n] of Object.entries(options.sse().counters.closed)) this.inc({ reason }, n);
     },
   });
-  counters(
+  counter(
     'herald_slow_readers_dropped_total',
     'SSE streams dropped because their unsent data passed the limit',
     () => options.sse().counters.droppedSlow,
   );
-  counters(
+  counter(
     'herald_catchup_reads_total',
     'Database reads by streams catching up (resume, gap, safety net)',
     () => options.hub().counters.catchUps,
   );
-  counters(
+  counter(
     'herald_gap_fills_total',
     'Catch-up reads that found notifications the bus had not delivered',
     () => options.hub().counters.gapFills,

@@ -41,7 +41,7 @@ export function useEmitResponseLimit(maxBytes: number): Plugin {
 /** A delivery entry without its notification, and a notification's fields besides its content. */
 const ENTRY_BYTES = 120;
 const NOTIFICATION_BYTES = 320;
-const CONTENT_FIELDS = ['title', 'body', 'data', 'category'] as const;
+const CONTENT_FIELDS = ['title', 'body', 'data', 'category', 'url', 'actor'] as const;
 type Content = Record<(typeof CONTENT_FIELDS)[number], number>;
 
 /** Estimated bytes of one `deliveries` entry as selected (0 when `deliveries` is not selected). */
@@ -76,7 +76,14 @@ function recipientsOf(emit: FieldNode, variables: Record<string, unknown> | unde
 
 function contentOf(emit: FieldNode, variables: Record<string, unknown> | undefined): Content {
   const input = inputOf(emit, variables);
-  return { title: lengthOf(input.title), body: lengthOf(input.body), data: lengthOf(input.data), category: lengthOf(input.category) };
+  return {
+    title: lengthOf(input.title),
+    body: lengthOf(input.body),
+    data: lengthOf(input.data),
+    category: lengthOf(input.category),
+    url: lengthOf(input.url),
+    actor: lengthOf(input.actor),
+  };
 }
 
 function lengthOf(value: unknown): number {

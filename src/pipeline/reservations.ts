@@ -3,6 +3,7 @@ import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import type { Response as SseResponse } from 'graphql-sse';
 import type { FetchAPI, Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../errors.ts';
+import { type Refusal, refusalMessage } from '../ratelimit/limits.ts';
 
 /** Who a reservation request is: a user id, or why it is refused. */
 export type ReservationCaller = { userId: string } | { refused: string };
@@ -15,6 +16,8 @@ export interface ReservedStreamsOptions {
   ttlMs: number;
   /** Unattached reservations one user may hold at once. */
   maxPerUser: number;
+  /** The per-user rate limits of a reservation (RATE_LIMIT_RESERVATIONS_PER_USER and stream opens): null, or why it is refused. */
+  admit?: (userId: string) => Promise<Refusal | null>;
 }
 
 const TOKEN_HEADER = 'x-graphql-event-stream-token';
@@ -82,8 +85,15 @@ export function useReservedStreams(options: ReservedStreamsOptions): Plugin {
     ).catch(() => {});
   };
 
-  const refuse = (status: number, statusText: string, code: string, message: string, headers: Record<string, string>): SseResponse => [
-    JSON.stringify({ errors: [{ message, extensions: { code } }] }),
+  const refuse = (
+    status: number,
+    statusText: string,
+    code: string,
+    message: string,
+    headers: Record<string, string>,
+    extensions: Record<string, unknown> = {},
+  ): SseResponse => [
+    JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] }),
     { status, statusText, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } },
   ];
 
@@ -102,16 +112,30 @@ export function useReservedStreams(options: ReservedStreamsOptions): Plugin {
       const caller = await options.caller(request);
       if ('refused' in caller)
         return refuse(401, 'Unauthorized', ErrorCode.UNAUTHENTICATED, caller.refused, { 'www-authenticate': 'Bearer' });
-      const held = perUser.get(caller.userId) ?? 0;
-      if (held >= options.maxPerUser) {
-        return refuse(
+      const tooMany = () =>
+        refuse(
           429,
           'Too Many Requests',
           ErrorCode.TOO_MANY_STREAMS,
           `At most ${options.maxPerUser} unattached stream reservations per user; attach a stream to one first`,
           { 'retry-after': String(Math.ceil(options.ttlMs / 1000)) },
         );
+      if ((perUser.get(caller.userId) ?? 0) >= options.maxPerUser) return tooMany();
+      const refusal = await options.admit?.(caller.userId);
+      if (refusal) {
+        return refuse(
+          429,
+          'Too Many Requests',
+          ErrorCode.RATE_LIMITED,
+          refusalMessage(refusal),
+          { 'retry-after': String(refusal.retryAfter) },
+          { retryAfter: refusal.retryAfter, limit: refusal.limit },
+        );
       }
+      // Read again: the user's other PUTs may have reserved while the rate limit was counted (an
+      // await), and from here to the count below nothing else runs.
+      const held = perUser.get(caller.userId) ?? 0;
+      if (held >= options.maxPerUser) return tooMany();
       const token = randomUUID();
       perUser.set(caller.userId, held + 1);
       const timer = setTimeout(() => expire(token), options.ttlMs);
@@ -127,5 +151,42 @@ export function useReservedStreams(options: ReservedStreamsOptions): Plugin {
       fetchAPI = payload.yoga.fetchAPI;
       return inner.onYogaInit?.(payload);
     },
+    onRequest(payload) {
+      return inner.onRequest?.({ ...payload, endResponse: (response) => withCodes(response, payload.fetchAPI).then(payload.endResponse) });
+    },
   };
+}
+
+/** What graphql-sse's own refusals (they carry only a message) mean, as a code. */
+const CODE_BY_STATUS: Record<number, string> = {
+  400: ErrorCode.BAD_REQUEST,
+  401: ErrorCode.UNAUTHENTICATED,
+  404: ErrorCode.NOT_FOUND,
+  405: ErrorCode.BAD_REQUEST,
+  409: ErrorCode.BAD_REQUEST,
+};
+
+/**
+ * graphql-sse answers a malformed request (`Stream not found`, `Missing query`, a second stream
+ * for one reservation) with errors that have no `extensions.code`: every error a client gets has
+ * one, so those get the code their status means. Other responses pass untouched (streams too).
+ */
+async function withCodes(response: Response, fetchAPI: FetchAPI): Promise<Response> {
+  const code = CODE_BY_STATUS[response.status];
+  if (code === undefined || !response.headers.get('content-type')?.includes('json')) return response;
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return new fetchAPI.Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+  }
+  if (typeof body === 'object' && body !== null && 'errors' in body && Array.isArray(body.errors)) {
+    for (const error of body.errors) {
+      if (typeof error === 'object' && error !== null) error.extensions = { code, ...error.extensions };
+    }
+  }
+  const headers = new fetchAPI.Headers(response.headers);
+  headers.delete('content-length');
+  return new fetchAPI.Response(JSON.stringify(body), { status: response.status, statusText: response.statusText, headers });
 }

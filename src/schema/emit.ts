@@ -2,14 +2,39 @@ import { badInput } from '../errors.ts';
 import { builder } from './builder.ts';
 import { NotificationRef, NotificationTypeEnum } from './notification.ts';
 
+const NotificationActorInput = builder.inputType('NotificationActorInput', {
+  description: 'Who did what the notification tells about, shown beside it.',
+  fields: (t) => ({
+    id: t.id({ required: false, description: "The actor's id in your app (a user id), 1 to 255 characters." }),
+    name: t.string({ required: true, description: '1 to 200 characters.' }),
+    avatarUrl: t.string({ required: false, description: 'An absolute http(s) URL of an image, at most 2,048 characters.' }),
+  }),
+});
+
 const EmitNotificationInput = builder.inputType('EmitNotificationInput', {
   fields: (t) => ({
     recipientIds: t.idList({ required: true, description: '1 to 10,000 distinct user ids.' }),
     title: t.string({ required: true, description: '1 to 200 characters.' }),
-    body: t.string({ required: true, description: '1 to 10,000 characters.' }),
-    type: t.field({ type: NotificationTypeEnum, required: true }),
+    body: t.string({ required: false, description: 'At most 10,000 characters. Absent: empty (a title-only notification).' }),
+    type: t.field({ type: NotificationTypeEnum, required: false, description: 'Absent: ALERT.' }),
     category: t.string({ required: false, description: 'Routing key such as `timesheet.rejected` (letters, digits, `._:-/`).' }),
-    data: t.field({ type: 'JSON', required: false, description: 'A JSON object of at most 16 KiB.' }),
+    data: t.field({
+      type: 'JSON',
+      required: false,
+      description:
+        'A JSON object of at most 16 KiB as text, 64 levels deep, and about 32 KiB as stored (each number takes about 12 bytes: send long lists of numbers as a string).',
+    }),
+    url: t.string({
+      required: false,
+      description:
+        'Where a click on the notification goes: an absolute http(s) URL, or a path of your app starting with "/". At most 2,048 characters; other schemes (javascript:, data:) are refused.',
+    }),
+    actor: t.field({ type: NotificationActorInput, required: false }),
+    critical: t.boolean({
+      required: false,
+      description:
+        "Delivered whatever the recipients' preferences say (a muted category, in-app turned off): for security alerts and legal notices, not for marketing. Each delivery reports what it bypassed.",
+    }),
     idempotencyKey: t.string({
       required: false,
       description:
@@ -43,6 +68,11 @@ const EmitDelivery = builder.simpleObject('EmitDelivery', {
     recipientId: t.id(),
     status: t.field({ type: DeliveryStatus }),
     reason: t.field({ type: SuppressionReason, nullable: true }),
+    bypassed: t.field({
+      type: SuppressionReason,
+      nullable: true,
+      description: "A critical emit delivered although the recipient's preferences exclude it: what they exclude it for.",
+    }),
     notification: t.field({ type: NotificationRef, nullable: true }),
     channels: t.field({ type: DeliveryChannels }),
   }),
@@ -72,6 +102,13 @@ builder.mutationField('emitNotification', (t) =>
         type: input.type,
         category: input.category,
         data: input.data,
+        url: input.url,
+        critical: input.critical,
+        actor: input.actor && {
+          id: input.actor.id === undefined || input.actor.id === null ? null : String(input.actor.id),
+          name: input.actor.name,
+          avatarUrl: input.actor.avatarUrl,
+        },
         idempotencyKey: input.idempotencyKey,
         producerId: ctx.auth?.userId ?? '',
       }),

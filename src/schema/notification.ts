@@ -1,8 +1,8 @@
 import type { Context } from '../context.ts';
 import { encodeCursor } from '../domain/cursor.ts';
-import type { NotificationRecord, NotificationType } from '../domain/model.ts';
+import type { Actor, NotificationRecord, NotificationType } from '../domain/model.ts';
 import { badInput } from '../errors.ts';
-import { changeNotifications, getNotification, listInbox, markAllRead, unreadCount } from '../notifications/inbox.ts';
+import { changeNotifications, getNotification, inboxCounts, listInbox, markAllRead, markAllSeen } from '../notifications/inbox.ts';
 import { builder } from './builder.ts';
 
 /** What each type means to the recipient's UI; the README's API section lists the same (a test compares them). */
@@ -19,6 +19,15 @@ export const NotificationTypeEnum = builder.enumType('NotificationType', {
   description: 'The kind of notification, chosen by the producer; clients filter and style by it.',
 });
 
+const NotificationActor = builder.objectRef<Actor>('NotificationActor').implement({
+  description: 'Who did what the notification tells about.',
+  fields: (t) => ({
+    id: t.exposeID('id', { nullable: true }),
+    name: t.exposeString('name'),
+    avatarUrl: t.exposeString('avatarUrl', { nullable: true, description: 'An absolute http(s) URL of an image.' }),
+  }),
+});
+
 export const NotificationRef = builder.objectRef<NotificationRecord>('Notification').implement({
   description: "A notification in one user's inbox.",
   fields: (t) => ({
@@ -33,8 +42,18 @@ export const NotificationRef = builder.objectRef<NotificationRecord>('Notificati
     type: t.field({ type: NotificationTypeEnum, resolve: (n) => n.type }),
     category: t.exposeString('category', { nullable: true, description: 'Producer-chosen routing key, e.g. `timesheet.rejected`.' }),
     data: t.field({ type: 'JSON', nullable: true, resolve: (n) => n.data }),
+    url: t.exposeString('url', {
+      nullable: true,
+      description: 'Where a click goes: an absolute http(s) URL or a path of the app ("/invoices/42"); never another scheme.',
+    }),
+    actor: t.field({ type: NotificationActor, nullable: true, resolve: (n) => n.actor }),
     read: t.boolean({ resolve: (n) => n.readAt !== null }),
     readAt: t.field({ type: 'DateTime', nullable: true, resolve: (n) => n.readAt }),
+    seen: t.boolean({
+      description: 'Seen in a list (the bell badge counts the unseen); reading a notification sees it too.',
+      resolve: (n) => n.seenAt !== null,
+    }),
+    seenAt: t.field({ type: 'DateTime', nullable: true, resolve: (n) => n.seenAt }),
     archived: t.boolean({ resolve: (n) => n.archivedAt !== null }),
     archivedAt: t.field({ type: 'DateTime', nullable: true, resolve: (n) => n.archivedAt }),
     createdAt: t.field({ type: 'DateTime', resolve: (n) => n.createdAt }),
@@ -101,7 +120,11 @@ builder.queryFields((t) => ({
   }),
   unreadCount: t.withAuth({ user: true }).int({
     description: 'Unread, unarchived notifications of the caller (exact, O(1)).',
-    resolve: (_root, _args, ctx) => unreadCount(ctx.services.db.sql, ctx.auth.userId),
+    resolve: async (_root, _args, ctx) => (await inboxCounts(ctx.services.db.sql, ctx.auth.userId)).unread,
+  }),
+  unseenCount: t.withAuth({ user: true }).int({
+    description: 'Unseen, unarchived notifications of the caller: the bell badge (exact, O(1)).',
+    resolve: async (_root, _args, ctx) => (await inboxCounts(ctx.services.db.sql, ctx.auth.userId)).unseen,
   }),
 }));
 
@@ -110,6 +133,7 @@ const UpdatePayload = builder.simpleObject('NotificationsUpdatePayload', {
     notifications: t.field({ type: [NotificationRef], description: 'The notifications named, as they are now.' }),
     changedCount: t.int({ description: 'How many actually changed state.' }),
     unreadCount: t.int(),
+    unseenCount: t.int(),
   }),
 });
 
@@ -117,6 +141,7 @@ const DeletePayload = builder.simpleObject('DeleteNotificationsPayload', {
   fields: (t) => ({
     deletedIds: t.idList(),
     unreadCount: t.int(),
+    unseenCount: t.int(),
   }),
 });
 
@@ -124,6 +149,14 @@ const MarkAllPayload = builder.simpleObject('MarkAllNotificationsReadPayload', {
   fields: (t) => ({
     changedCount: t.int(),
     unreadCount: t.int(),
+    unseenCount: t.int(),
+  }),
+});
+const MarkAllSeenPayload = builder.simpleObject('MarkAllNotificationsSeenPayload', {
+  fields: (t) => ({
+    changedCount: t.int(),
+    unreadCount: t.int(),
+    unseenCount: t.int(),
   }),
 });
 
@@ -136,7 +169,7 @@ const idsArgs = builder.args((t) => ({
 
 builder.mutationFields((t) => {
   const user = t.withAuth({ user: true });
-  const bulk = (action: 'READ' | 'UNREAD' | 'ARCHIVED' | 'UNARCHIVED', description: string) =>
+  const bulk = (action: 'READ' | 'UNREAD' | 'SEEN' | 'ARCHIVED' | 'UNARCHIVED', description: string) =>
     user.field({
       type: UpdatePayload,
       description,
@@ -144,7 +177,8 @@ builder.mutationFields((t) => {
       resolve: (_root, args, ctx) => changeNotifications(changeDeps(ctx), ctx.auth.userId, args.ids, action),
     });
   return {
-    markNotificationsRead: bulk('READ', 'Marks notifications read.'),
+    markNotificationsRead: bulk('READ', 'Marks notifications read (and seen).'),
+    markNotificationsSeen: bulk('SEEN', 'Marks notifications seen: they leave the unseen count (the bell badge), and stay unread.'),
     markNotificationsUnread: bulk('UNREAD', 'Marks notifications unread.'),
     archiveNotifications: bulk('ARCHIVED', 'Archives notifications (they leave the default inbox view and the unread count).'),
     unarchiveNotifications: bulk('UNARCHIVED', 'Moves archived notifications back to the inbox.'),
@@ -154,13 +188,18 @@ builder.mutationFields((t) => {
       args: idsArgs,
       resolve: async (_root, args, ctx) => {
         const r = await changeNotifications(changeDeps(ctx), ctx.auth.userId, args.ids, 'DELETED');
-        return { deletedIds: r.deletedIds, unreadCount: r.unreadCount };
+        return { deletedIds: r.deletedIds, unreadCount: r.unreadCount, unseenCount: r.unseenCount };
       },
     }),
     markAllNotificationsRead: user.field({
       type: MarkAllPayload,
-      description: 'Marks every unread notification of the caller read.',
+      description: 'Marks every unread notification of the caller read (and seen).',
       resolve: (_root, _args, ctx) => markAllRead(changeDeps(ctx), ctx.auth.userId),
+    }),
+    markAllNotificationsSeen: user.field({
+      type: MarkAllSeenPayload,
+      description: 'Marks every unseen notification of the caller seen: what a client calls when the user opens the list.',
+      resolve: (_root, _args, ctx) => markAllSeen(changeDeps(ctx), ctx.auth.userId),
     }),
   };
 });

@@ -9,7 +9,7 @@ type Changed = Extract<StreamEvent, { type: 'changed' }>;
 type Unread = Extract<StreamEvent, { type: 'unread' }>;
 
 const NotificationChange = builder.enumType('NotificationChange', {
-  values: ['READ', 'UNREAD', 'ARCHIVED', 'UNARCHIVED', 'DELETED'] as const,
+  values: ['READ', 'UNREAD', 'SEEN', 'ARCHIVED', 'UNARCHIVED', 'DELETED'] as const,
 });
 
 const NotificationAddedEvent = builder.objectRef<Added>('NotificationAddedEvent').implement({
@@ -25,12 +25,14 @@ const NotificationChangedEvent = builder.objectRef<Changed>('NotificationChanged
     notificationId: t.exposeID('notificationId'),
     change: t.field({ type: NotificationChange, resolve: (e) => e.change }),
     readAt: t.field({ type: 'DateTime', nullable: true, resolve: (e) => e.readAt }),
+    seenAt: t.field({ type: 'DateTime', nullable: true, resolve: (e) => e.seenAt }),
     archivedAt: t.field({ type: 'DateTime', nullable: true, resolve: (e) => e.archivedAt }),
   }),
 });
 
 const UnreadCountChangedEvent = builder.objectRef<Unread>('UnreadCountChangedEvent').implement({
-  fields: (t) => ({ unreadCount: t.exposeInt('unreadCount') }),
+  description: 'The exact counts after the events before it: unread (the list) and unseen (the bell badge).',
+  fields: (t) => ({ unreadCount: t.exposeInt('unreadCount'), unseenCount: t.exposeInt('unseenCount') }),
 });
 
 const InboxEvent = builder.unionType('InboxEvent', {

@@ -14,7 +14,7 @@
  * computes those facts per recipient.
  */
 import type { Sql } from '../db/index.ts';
-import { DEFAULT_PREFERENCES, type NotificationRecord, type NotificationType, type Preferences } from '../domain/model.ts';
+import { type Actor, DEFAULT_PREFERENCES, type NotificationRecord, type NotificationType, type Preferences } from '../domain/model.ts';
 import { fromRow, NOTIFICATION_COLUMNS, type NotificationRow } from './notifications.ts';
 import { type PreferenceRow, preferencesFromRow, readPreferences } from './preferences.ts';
 
@@ -25,7 +25,11 @@ export interface Template {
   type: NotificationType;
   category: string | null;
   data: string | null;
+  url: string | null;
+  actor: Actor | null;
   key: string | null;
+  /** Delivered whatever the recipient's preferences say. */
+  critical: boolean;
 }
 
 /** One emit of a batch: its content, sent once, and its recipients. */
@@ -40,6 +44,8 @@ export interface PreferenceFacts {
   enabled: boolean;
   /** The emit has a category, and the recipient muted it. */
   muted: boolean;
+  /** The emit is critical (a producer's call: security alerts, legal notices). */
+  critical: boolean;
 }
 
 /** A row the batch inserted. */
@@ -55,6 +61,7 @@ export interface InsertedRow {
   ord: bigint | string;
   /** The recipient's inbox after the batch. */
   unread_count: number;
+  unseen_count: number;
   version: bigint | string;
 }
 
@@ -107,7 +114,7 @@ export function batchStore(storedWhen: readonly PreferenceFacts[]): BatchStore {
           templates.push(t + 1);
         }
       });
-      const rows = await sql.query<StoreRow>(storeSql, [users, templates, ...templateParams(batch)]);
+      const rows = await sql.query<StoreRow>(storeSql, [users, templates, ...templateParams(batch), batch.map((m) => m.template.critical)]);
       const preferences = new Map<string, Preferences>();
       for (const r of rows) if (r.kind === 'p') preferences.set(r.recipient_id, preferencesFromRow(r));
       return { rows, preferences };
@@ -164,7 +171,7 @@ const prefixed = (alias: string) =>
     .map((c) => `${alias}.${c}`)
     .join(', ');
 
-/** The templates as the statements' $3..$8: once per emit, not once per recipient. */
+/** The templates as the statements' $3..$10: once per emit, not once per recipient. */
 function templateParams(batch: readonly BatchMember[]) {
   return [
     batch.map((m) => m.template.title),
@@ -173,6 +180,8 @@ function templateParams(batch: readonly BatchMember[]) {
     batch.map((m) => m.template.category),
     batch.map((m) => m.template.data),
     batch.map((m) => m.template.key),
+    batch.map((m) => m.template.url),
+    batch.map((m) => (m.template.actor === null ? null : JSON.stringify(m.template.actor))),
   ];
 }
 
@@ -181,7 +190,8 @@ function templateParams(batch: readonly BatchMember[]) {
  * upserted (locked until commit, in a fixed order to avoid deadlocks) and advanced by the number
  * of its new notifications, which take the positions just below the new `last_seq`. The row lock
  * makes positions follow commit order: a later position is never visible before an earlier one.
- * Templates ($3..$8) are sent once per emit, not once per recipient.
+ * Templates ($3..$10) are sent once per emit, not once per recipient, and their JSON is parsed
+ * once per emit (`json`): cast per row, an emit to 10,000 recipients parsed its `data` 10,000 times.
  */
 const storeSql = (input: string, withPreferences: boolean) => `
 WITH ${input},
@@ -189,29 +199,33 @@ per_user AS (
   SELECT u, count(*)::int AS k FROM input GROUP BY u
 ),
 alloc AS (
-  INSERT INTO inbox_state AS s (user_id, last_seq, unread_count, version, updated_at)
-  SELECT u, k, k, 1, now() FROM per_user ORDER BY u
+  INSERT INTO inbox_state AS s (user_id, last_seq, unread_count, unseen_count, version, updated_at)
+  SELECT u, k, k, k, 1, now() FROM per_user ORDER BY u
   ON CONFLICT (user_id) DO UPDATE SET
     last_seq = s.last_seq + EXCLUDED.last_seq,
     unread_count = s.unread_count + EXCLUDED.unread_count,
+    unseen_count = s.unseen_count + EXCLUDED.unseen_count,
     version = s.version + 1,
     updated_at = now()
-  RETURNING user_id, last_seq, unread_count, version
+  RETURNING user_id, last_seq, unread_count, unseen_count, version
 ),
 numbered AS (
   SELECT i.u, i.t, i.ord,
          a.last_seq - count(*) OVER (PARTITION BY i.u) + row_number() OVER (PARTITION BY i.u ORDER BY i.ord) AS seq,
-         a.unread_count, a.version
+         a.unread_count, a.unseen_count, a.version
   FROM input i JOIN alloc a ON a.user_id = i.u
 ),
+json AS MATERIALIZED (
+  SELECT t, d::jsonb AS data, a::jsonb AS actor FROM unnest($7::text[], $10::text[]) WITH ORDINALITY AS x(d, a, t)
+),
 ins AS (
-  INSERT INTO notification (recipient_id, seq, title, body, type, category, data, idempotency_key)
+  INSERT INTO notification (recipient_id, seq, title, body, type, category, data, idempotency_key, url, actor)
   SELECT n.u, n.seq, ($3::text[])[n.t], ($4::text[])[n.t], (($5::text[])[n.t])::"NotificationType",
-         ($6::text[])[n.t], (($7::text[])[n.t])::jsonb, ($8::text[])[n.t]
-  FROM numbered n
+         ($6::text[])[n.t], j.data, ($8::text[])[n.t], ($9::text[])[n.t], j.actor
+  FROM numbered n JOIN json j ON j.t = n.t
   RETURNING id, recipient_id, seq, created_at
 )
-SELECT 'n' AS kind, ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.ord, n.unread_count, n.version${
+SELECT 'n' AS kind, ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.ord, n.unread_count, n.unseen_count, n.version${
   withPreferences
     ? ', NULL::boolean AS enabled, NULL::boolean AS email, NULL::boolean AS sms, NULL::boolean AS push, NULL::text[] AS muted_categories'
     : ''
@@ -220,7 +234,7 @@ FROM ins JOIN numbered n ON n.u = ins.recipient_id AND n.seq = ins.seq${
   withPreferences
     ? `
 UNION ALL
-SELECT 'p', NULL::uuid, user_id, NULL::bigint, NULL::timestamptz, NULL::int, NULL::bigint, NULL::int, NULL::bigint, enabled, email, sms, push, muted_categories
+SELECT 'p', NULL::uuid, user_id, NULL::bigint, NULL::timestamptz, NULL::int, NULL::bigint, NULL::int, NULL::int, NULL::bigint, enabled, email, sms, push, muted_categories
 FROM prefs`
     : ''
 }`;
@@ -237,8 +251,11 @@ const INSERT_SQL = storeSql('input AS (SELECT u, t, ord FROM unnest($1::text[], 
 const STORE_SQL = (storedWhen: readonly PreferenceFacts[]) => {
   const enabled = `COALESCE(p.enabled, ${DEFAULT_PREFERENCES.enabled})`;
   const muted = 'COALESCE(($6::text[])[i.t] = ANY(p.muted_categories), false)';
+  const critical = '($11::boolean[])[i.t]';
+  const not = (fact: boolean) => (fact ? '' : 'NOT ');
   const stored =
-    storedWhen.map((f) => `(${f.enabled ? '' : 'NOT '}${enabled} AND ${f.muted ? '' : 'NOT '}${muted})`).join(' OR ') || 'false';
+    storedWhen.map((f) => `(${not(f.enabled)}${enabled} AND ${not(f.muted)}${muted} AND ${not(f.critical)}${critical})`).join(' OR ') ||
+    'false';
   return storeSql(
     `all_input AS (SELECT u, t, ord FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS x(u, t, ord)),
 prefs AS (

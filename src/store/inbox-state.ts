@@ -1,14 +1,16 @@
 /**
- * The repository of `inbox_state`, one row per user: the newest position, the exact unread count,
+ * The repository of `inbox_state`, one row per user: the newest position, the exact unread and unseen counts,
  * the inbox version (orders count and change events) and the highest pruned position. Raw SQL
  * through `Sql`, like every hot path (see store/notifications.ts).
  */
 import type { Sql } from '../db/index.ts';
+import type { Counts } from '../domain/counts.ts';
 
 /** A user's inbox state; a user without a row (nothing ever stored) reads as all zeros. */
 export interface InboxState {
   lastSeq: number;
   unreadCount: number;
+  unseenCount: number;
   version: number;
   prunedThroughSeq: number;
 }
@@ -16,6 +18,7 @@ export interface InboxState {
 interface InboxStateRow {
   last_seq: bigint | string;
   unread_count: number;
+  unseen_count: number;
   version: bigint | string;
   pruned_through_seq: bigint | string;
 }
@@ -23,22 +26,26 @@ interface InboxStateRow {
 /** One user's state (a primary-key read). */
 export async function readInboxState(sql: Sql, userId: string): Promise<InboxState> {
   const rows = await sql.query<InboxStateRow>(
-    'SELECT last_seq, unread_count, version, pruned_through_seq FROM inbox_state WHERE user_id = $1',
+    'SELECT last_seq, unread_count, unseen_count, version, pruned_through_seq FROM inbox_state WHERE user_id = $1',
     [userId],
   );
   const row = rows[0];
   return {
     lastSeq: Number(row?.last_seq ?? 0),
     unreadCount: row?.unread_count ?? 0,
+    unseenCount: row?.unseen_count ?? 0,
     version: Number(row?.version ?? 0),
     prunedThroughSeq: Number(row?.pruned_through_seq ?? 0),
   };
 }
 
-/** The exact unread count (unread and unarchived): no COUNT(*). */
-export async function readUnreadCount(sql: Sql, userId: string): Promise<number> {
-  const rows = await sql.query<{ unread_count: number }>('SELECT unread_count FROM inbox_state WHERE user_id = $1', [userId]);
-  return rows[0]?.unread_count ?? 0;
+/** The exact unread and unseen counts (of unarchived notifications): no COUNT(*). */
+export async function readCounts(sql: Sql, userId: string): Promise<Counts> {
+  const rows = await sql.query<{ unread_count: number; unseen_count: number }>(
+    'SELECT unread_count, unseen_count FROM inbox_state WHERE user_id = $1',
+    [userId],
+  );
+  return { unread: rows[0]?.unread_count ?? 0, unseen: rows[0]?.unseen_count ?? 0 };
 }
 
 /** The newest position of each of these users that has a row (the catch-up sweep's one query per chunk). */
@@ -63,42 +70,25 @@ export async function lockInboxState(tx: Sql, userId: string): Promise<{ version
 /** The state after a change, as its change event carries it. */
 export interface InboxCount {
   unreadCount: number;
+  unseenCount: number;
   version: number;
 }
 
-/** Moves the unread count by `delta` and advances the version; the row must be locked (lockInboxState). */
-export async function moveUnreadCount(tx: Sql, userId: string, delta: number): Promise<InboxCount> {
-  return countAfter(
-    userId,
-    await tx.query<CountRow>(
-      'UPDATE inbox_state SET unread_count = unread_count + $2, version = version + 1, updated_at = now() WHERE user_id = $1 RETURNING unread_count, version',
-      [userId, delta],
-    ),
+/** Moves the counts by `delta` and advances the version; the row must be locked (lockInboxState). */
+export async function moveCounts(tx: Sql, userId: string, delta: Counts): Promise<InboxCount> {
+  const [row] = await tx.query<CountRow>(
+    `UPDATE inbox_state SET unread_count = unread_count + $2, unseen_count = unseen_count + $3, version = version + 1, updated_at = now()
+      WHERE user_id = $1 RETURNING unread_count, unseen_count, version`,
+    [userId, delta.unread, delta.unseen],
   );
-}
-
-/** Sets the unread count to 0 and advances the version; the row must be locked (lockInboxState). */
-export async function clearUnreadCount(tx: Sql, userId: string): Promise<InboxCount> {
-  return countAfter(
-    userId,
-    await tx.query<CountRow>(
-      'UPDATE inbox_state SET unread_count = 0, version = version + 1, updated_at = now() WHERE user_id = $1 RETURNING unread_count, version',
-      [userId],
-    ),
-  );
+  // The callers hold the row's lock, so the UPDATE finds it; should it not, throwing rolls the
+  // change back rather than publishing a count nobody stored.
+  if (row === undefined) throw new Error(`inbox_state row of ${userId} vanished while locked`);
+  return { unreadCount: row.unread_count, unseenCount: row.unseen_count, version: Number(row.version) };
 }
 
 interface CountRow {
   unread_count: number;
+  unseen_count: number;
   version: bigint | string;
-}
-
-/**
- * The callers hold the row's lock, so the UPDATE finds it; should it not, throwing rolls the
- * change back rather than publishing a count nobody stored.
- */
-function countAfter(userId: string, rows: CountRow[]): InboxCount {
-  const [row] = rows;
-  if (row === undefined) throw new Error(`inbox_state row of ${userId} vanished while locked`);
-  return { unreadCount: row.unread_count, version: Number(row.version) };
 }

@@ -8,7 +8,7 @@
  * low-traffic single-row CRUD (preferences) and for the schema.
  */
 import type { Sql } from '../db/index.ts';
-import type { NotificationRecord, NotificationType } from '../domain/model.ts';
+import type { Actor, NotificationRecord, NotificationType } from '../domain/model.ts';
 
 /** A raw `notification` row as returned by `SELECT *` by a raw query (pg: BIGINT as string; PGlite: bigint). */
 export interface NotificationRow {
@@ -20,12 +20,16 @@ export interface NotificationRow {
   type: NotificationType;
   category: string | null;
   data: unknown;
+  url: string | null;
+  actor: Actor | null;
   read_at: Date | null;
+  seen_at: Date | null;
   archived_at: Date | null;
   created_at: Date;
 }
 
-export const NOTIFICATION_COLUMNS = 'id, recipient_id, seq, title, body, type, category, data, read_at, archived_at, created_at';
+export const NOTIFICATION_COLUMNS =
+  'id, recipient_id, seq, title, body, type, category, data, url, actor, read_at, seen_at, archived_at, created_at';
 
 export function fromRow(row: NotificationRow): NotificationRecord {
   return {
@@ -37,7 +41,10 @@ export function fromRow(row: NotificationRow): NotificationRecord {
     type: row.type,
     category: row.category,
     data: row.data ?? null,
+    url: row.url ?? null,
+    actor: row.actor ?? null,
     readAt: row.read_at ? new Date(row.read_at) : null,
+    seenAt: row.seen_at ? new Date(row.seen_at) : null,
     archivedAt: row.archived_at ? new Date(row.archived_at) : null,
     createdAt: new Date(row.created_at),
   };

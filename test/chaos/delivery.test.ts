@@ -35,7 +35,17 @@ import { Cluster, type Instance } from '../helpers/cluster.ts';
 
 const RUN = Math.random().toString(36).slice(2, 8);
 const SEED = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const NO_SWEEP = { CATCHUP_INTERVAL_MS: '600000' };
+// The producers here emit to the same few users continuously (2 lanes, about a hundred emits a
+// second) for tens of seconds, and subscribers reconnect at random from one address: past
+// RATE_LIMIT_RECIPIENT's 1,000 a minute by design, so the emit and stream-open limits are off;
+// these tests are about delivery (test/security/rate-limits.test.ts tests the limits).
+const CHAOS_ENV = {
+  CATCHUP_INTERVAL_MS: '600000',
+  RATE_LIMIT_RECIPIENT: 'off',
+  RATE_LIMIT_PRODUCER_RECIPIENTS: 'off',
+  RATE_LIMIT_STREAM_OPENS_PER_USER: 'off',
+  RATE_LIMIT_STREAM_OPENS_PER_IP: 'off',
+};
 /** How long a subscriber may take to receive what was emitted (generous: the machine is shared). */
 const SETTLE_MS = 20_000;
 
@@ -140,7 +150,7 @@ class Producer {
  * file, and mostly waits on one core: it begins in the background before the other tests, and the
  * embedded test awaits it.
  */
-const embedded = { cluster: new Cluster(NO_SWEEP), dir: '', first: undefined as Promise<Instance> | undefined };
+const embedded = { cluster: new Cluster(CHAOS_ENV), dir: '', first: undefined as Promise<Instance> | undefined };
 beforeAll(async () => {
   embedded.dir = await mkdtemp(join(tmpdir(), 'herald-chaos-'));
   embedded.first = embedded.cluster.start({ HERALD_DATA_DIR: embedded.dir });
@@ -163,7 +173,7 @@ describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL)('chaos: delivery correctness
   /** Two instances on the shared Redis, started once for the tests that do not restart Redis. */
   const sharedPair = () => {
     if (!shared) {
-      const cluster = new Cluster({ DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL!, ...NO_SWEEP });
+      const cluster = new Cluster({ DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL!, ...CHAOS_ENV });
       clusters.push(cluster);
       shared = Promise.all([cluster.start(), cluster.start()]);
     }
@@ -191,7 +201,7 @@ describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL)('chaos: delivery correctness
     'a private Redis killed and restarted mid-stream: emits keep succeeding, every subscriber ends with every position',
     async () => {
       await redis.start();
-      const cluster = new Cluster({ DATABASE_URL: databaseUrl, REDIS_URL: redis.url, ...NO_SWEEP });
+      const cluster = new Cluster({ DATABASE_URL: databaseUrl, REDIS_URL: redis.url, ...CHAOS_ENV });
       clusters.push(cluster);
       const [a, b] = await Promise.all([cluster.start(), cluster.start()]);
       const users = Array.from({ length: 8 }, (_, i) => `redis-${RUN}-${i}`);
@@ -436,7 +446,7 @@ describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL)('chaos: delivery correctness
 
   it('SIGTERM under load: streams end without complete, every client resumes on another instance with nothing lost', async () => {
     const [, b] = await sharedPair();
-    const cluster = new Cluster({ DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL!, ...NO_SWEEP });
+    const cluster = new Cluster({ DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL!, ...CHAOS_ENV });
     clusters.push(cluster);
     const shutdownTimeoutMs = 8_000;
     const a = await cluster.start({ SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs) });

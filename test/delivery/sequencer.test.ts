@@ -66,14 +66,25 @@ describe('a stream applies live messages through the sequencer', () => {
     const change = (v: number): InboxMessage => ({
       v,
       unread: 10 - v,
+      unseen: 20 - v,
       changed: { change: 'READ', items: [{ id: 'n1', seq: 1, readAt: '2026-01-01T00:00:00.000Z', archivedAt: null }] },
     });
     stream.apply(change(2));
     stream.apply(change(2));
     stream.apply(change(1));
     expect(events.map((e) => e.type)).toEqual(['changed', 'unread']);
-    expect(events[1]).toEqual({ type: 'unread', unreadCount: 8 });
+    expect(events[1]).toEqual({ type: 'unread', unreadCount: 8, unseenCount: 18 });
     expect(stream.lastVersion).toBe(2);
+  });
+
+  it('keep the last unseen count for a message of an instance that predates it (a rolling upgrade)', () => {
+    const { stream, events } = collecting('inbox', 1, 1);
+    stream.apply({ v: 2, unread: 3, unseen: 2 });
+    stream.apply({ v: 3, unread: 4 });
+    expect(events).toEqual([
+      { type: 'unread', unreadCount: 3, unseenCount: 2 },
+      { type: 'unread', unreadCount: 4, unseenCount: 2 },
+    ]);
   });
 
   it('notificationAdded streams ignore changes and counts', () => {
@@ -85,7 +96,7 @@ describe('a stream applies live messages through the sequencer', () => {
 
   it('rows read from the database are delivered only when not delivered already', () => {
     const { stream, seqs } = collecting('added', 2);
-    const row = (seq: number) => ({ ...wireNotification('u', seq), readAt: null, archivedAt: null, createdAt: new Date(0) });
+    const row = (seq: number) => ({ ...wireNotification('u', seq), readAt: null, seenAt: null, archivedAt: null, createdAt: new Date(0) });
     stream.deliverStored(row(2));
     stream.deliverStored(row(3));
     stream.deliverStored(row(3));

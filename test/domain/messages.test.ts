@@ -45,18 +45,42 @@ describe('fan-out messages travel packed: shared content once, per-recipient fie
     expect(packed.length).toBeLessThan(JSON.stringify(entries).length / 2);
     expect(overTheWire(entries)).toEqual(JSON.parse(JSON.stringify(entries)));
   });
+
+  it("sends a bulk emit's link and actor once, and tells apart emits that differ only in them", () => {
+    const actor = { id: 'ada', name: 'Ada Lovelace', avatarUrl: 'https://cdn.example.test/ada.png' };
+    const entries: [string, InboxMessage][] = Array.from({ length: 100 }, (_, i) => [
+      `user-${i}`,
+      {
+        v: i,
+        unread: 1,
+        added: [wire(`user-${i}`, i + 1, { url: '/invoices/42', actor }), wire(`user-${i}`, i + 2, { url: '/invoices/43', actor })],
+      },
+    ]);
+    const packed = JSON.stringify(packFanout(entries));
+    expect(packed.split('cdn.example.test').length - 1).toBe(2);
+    expect(overTheWire(entries)).toEqual(JSON.parse(JSON.stringify(entries)));
+  });
+
+  it('reads the five-element templates of an instance that predates url and actor (a rolling upgrade)', () => {
+    const [entry] = unpackFanout({
+      t: [['title', 'body', 'ALERT', null, null]],
+      e: [['u1', 1, 1, [[0, 'id-1', 1, '2026-01-01T00:00:00.000Z', null, null]], null]],
+    });
+    expect(entry?.[0]).toBe('u1');
+    expect(entry?.[1].added?.[0]).toMatchObject({ title: 'title', url: null, actor: null });
+  });
 });
 
 describe("a commit's additions: one message per user", () => {
   it("groups each user's notifications with the user's inbox after the commit, in position order", () => {
     const messages = new Map<string, AddedMessage>();
-    addToMessage(messages, wire('u1', 5), 7, 3);
-    addToMessage(messages, wire('u2', 1), 1, 1);
-    addToMessage(messages, wire('u1', 4), 7, 3);
+    addToMessage(messages, wire('u1', 5), 7, 3, 2);
+    addToMessage(messages, wire('u2', 1), 1, 1, 1);
+    addToMessage(messages, wire('u1', 4), 7, 3, 2);
     sortAdded(messages.values());
     expect([...messages]).toEqual([
-      ['u1', { v: 7, unread: 3, added: [wire('u1', 4), wire('u1', 5)] }],
-      ['u2', { v: 1, unread: 1, added: [wire('u2', 1)] }],
+      ['u1', { v: 7, unread: 3, unseen: 2, added: [wire('u1', 4), wire('u1', 5)] }],
+      ['u2', { v: 1, unread: 1, unseen: 1, added: [wire('u2', 1)] }],
     ]);
   });
 

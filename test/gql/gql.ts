@@ -30,6 +30,13 @@ type Documents = {
     "\n  query Presence($userIds: [ID!]!) {\n    presence(userIds: $userIds) { userId online }\n  }\n": typeof types.PresenceDocument,
     "\n  subscription NotificationAdded($after: String) {\n    notificationAdded(after: $after) { id cursor title body recipientId }\n  }\n": typeof types.NotificationAddedDocument,
     "\n  subscription InboxEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { id title } }\n      ... on NotificationChangedEvent { cursor notificationId change }\n      ... on UnreadCountChangedEvent { unreadCount }\n    }\n  }\n": typeof types.InboxEventsDocument,
+    "\n  fragment NotificationContent on Notification {\n    id\n    title\n    body\n    type\n    url\n    actor { id name avatarUrl }\n  }\n": typeof types.NotificationContentFragmentDoc,
+    "\n  mutation EmitContent($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      deliveries { notification { ...NotificationContent } }\n    }\n  }\n": typeof types.EmitContentDocument,
+    "\n  query InboxContent {\n    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }\n  }\n": typeof types.InboxContentDocument,
+    "\n  query Counts {\n    unreadCount\n    unseenCount\n  }\n": typeof types.CountsDocument,
+    "\n  mutation MarkSeen($ids: [ID!]!) {\n    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }\n  }\n": typeof types.MarkSeenDocument,
+    "\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n": typeof types.MarkAllSeenDocument,
+    "\n  mutation EmitCritical($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      deliveries { recipientId status reason bypassed channels { email } }\n    }\n  }\n": typeof types.EmitCriticalDocument,
 };
 const documents: Documents = {
     "\n  fragment NotificationFields on Notification {\n    id\n    cursor\n    recipientId\n    title\n    body\n    type\n    category\n    data\n    read\n    readAt\n    archived\n    createdAt\n  }\n": types.NotificationFieldsFragmentDoc,
@@ -48,6 +55,13 @@ const documents: Documents = {
     "\n  query Presence($userIds: [ID!]!) {\n    presence(userIds: $userIds) { userId online }\n  }\n": types.PresenceDocument,
     "\n  subscription NotificationAdded($after: String) {\n    notificationAdded(after: $after) { id cursor title body recipientId }\n  }\n": types.NotificationAddedDocument,
     "\n  subscription InboxEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { id title } }\n      ... on NotificationChangedEvent { cursor notificationId change }\n      ... on UnreadCountChangedEvent { unreadCount }\n    }\n  }\n": types.InboxEventsDocument,
+    "\n  fragment NotificationContent on Notification {\n    id\n    title\n    body\n    type\n    url\n    actor { id name avatarUrl }\n  }\n": types.NotificationContentFragmentDoc,
+    "\n  mutation EmitContent($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      deliveries { notification { ...NotificationContent } }\n    }\n  }\n": types.EmitContentDocument,
+    "\n  query InboxContent {\n    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }\n  }\n": types.InboxContentDocument,
+    "\n  query Counts {\n    unreadCount\n    unseenCount\n  }\n": types.CountsDocument,
+    "\n  mutation MarkSeen($ids: [ID!]!) {\n    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }\n  }\n": types.MarkSeenDocument,
+    "\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n": types.MarkAllSeenDocument,
+    "\n  mutation EmitCritical($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      deliveries { recipientId status reason bypassed channels { email } }\n    }\n  }\n": types.EmitCriticalDocument,
 };
 
 /**
@@ -128,6 +142,34 @@ export function graphql(source: "\n  subscription NotificationAdded($after: Stri
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription InboxEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { id title } }\n      ... on NotificationChangedEvent { cursor notificationId change }\n      ... on UnreadCountChangedEvent { unreadCount }\n    }\n  }\n"): (typeof documents)["\n  subscription InboxEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { id title } }\n      ... on NotificationChangedEvent { cursor notificationId change }\n      ... on UnreadCountChangedEvent { unreadCount }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment NotificationContent on Notification {\n    id\n    title\n    body\n    type\n    url\n    actor { id name avatarUrl }\n  }\n"): (typeof documents)["\n  fragment NotificationContent on Notification {\n    id\n    title\n    body\n    type\n    url\n    actor { id name avatarUrl }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EmitContent($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      deliveries { notification { ...NotificationContent } }\n    }\n  }\n"): (typeof documents)["\n  mutation EmitContent($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      deliveries { notification { ...NotificationContent } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query InboxContent {\n    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }\n  }\n"): (typeof documents)["\n  query InboxContent {\n    notifications(first: 10) { edges { node { ...NotificationContent } } streamCursor }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Counts {\n    unreadCount\n    unseenCount\n  }\n"): (typeof documents)["\n  query Counts {\n    unreadCount\n    unseenCount\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation MarkSeen($ids: [ID!]!) {\n    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }\n  }\n"): (typeof documents)["\n  mutation MarkSeen($ids: [ID!]!) {\n    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n"): (typeof documents)["\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EmitCritical($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      deliveries { recipientId status reason bypassed channels { email } }\n    }\n  }\n"): (typeof documents)["\n  mutation EmitCritical($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      deliveries { recipientId status reason bypassed channels { email } }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

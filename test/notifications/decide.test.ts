@@ -10,7 +10,10 @@ const template = (extra: Partial<Template> = {}): Template => ({
   type: 'UPDATE',
   category: null,
   data: null,
+  url: null,
+  actor: null,
   key: null,
+  critical: false,
   ...extra,
 });
 const member = (recipients: string[], extra: Partial<Template> = {}): BatchMember => ({ template: template(extra), recipients });
@@ -26,7 +29,10 @@ const record = (id: string, recipientId: string): NotificationRecord => ({
   type: 'UPDATE',
   category: null,
   data: null,
+  url: null,
+  actor: null,
   readAt: null,
+  seenAt: null,
   archivedAt: null,
   createdAt: new Date(0),
 });
@@ -34,11 +40,13 @@ const summary = (plan: { result: { deliveries: { recipientId: string; status: st
   plan.result.deliveries.map((d) => [d.recipientId, d.status, d.reason]);
 
 describe('the preference rule', () => {
-  it('suppresses when in-app delivery is off (first) or the category is muted', () => {
-    expect(suppression(true, false)).toBeNull();
-    expect(suppression(true, true)).toBe('CATEGORY_MUTED');
-    expect(suppression(false, false)).toBe('DISABLED');
-    expect(suppression(false, true)).toBe('DISABLED');
+  it('suppresses when in-app delivery is off (first) or the category is muted, unless the emit is critical', () => {
+    const facts = (enabled: boolean, muted: boolean, critical = false) => ({ enabled, muted, critical });
+    expect(suppression(facts(true, false))).toBeNull();
+    expect(suppression(facts(true, true))).toBe('CATEGORY_MUTED');
+    expect(suppression(facts(false, false))).toBe('DISABLED');
+    expect(suppression(facts(false, true))).toBe('DISABLED');
+    for (const enabled of [true, false]) for (const muted of [true, false]) expect(suppression(facts(enabled, muted, true))).toBeNull();
   });
 
   it('reads its facts: no preferences is enabled and mutes nothing; no category is never muted', () => {
@@ -51,8 +59,14 @@ describe('the preference rule', () => {
     expect(isMuted(pref, null)).toBe(false);
   });
 
-  it('stores under exactly one combination of facts: enabled and not muted', () => {
-    expect(STORED_WHEN).toEqual([{ enabled: true, muted: false }]);
+  it('stores when enabled and not muted, and whenever the emit is critical', () => {
+    expect(STORED_WHEN).toEqual([
+      { enabled: true, muted: true, critical: true },
+      { enabled: true, muted: false, critical: true },
+      { enabled: true, muted: false, critical: false },
+      { enabled: false, muted: true, critical: true },
+      { enabled: false, muted: false, critical: true },
+    ]);
   });
 
   it('is what the one-statement store applies in PostgreSQL: it is handed the stored facts, not a rule of its own', async () => {
@@ -68,13 +82,20 @@ describe('the preference rule', () => {
     await batchStore(STORED_WHEN).storeUnkeyed(sql, batch);
     await batchStore([]).storeUnkeyed(sql, batch);
     await batchStore([
-      { enabled: true, muted: false },
-      { enabled: true, muted: true },
+      { enabled: true, muted: false, critical: false },
+      { enabled: true, muted: true, critical: true },
     ]).storeUnkeyed(sql, batch);
     const where = texts.map((t) => /LEFT JOIN prefs p ON p\.user_id = i\.u\s+WHERE (.*)\n\)/.exec(t)?.[1]);
     const enabled = 'COALESCE(p.enabled, true)';
     const muted = 'COALESCE(($6::text[])[i.t] = ANY(p.muted_categories), false)';
-    expect(where).toEqual([`(${enabled} AND NOT ${muted})`, 'false', `(${enabled} AND NOT ${muted}) OR (${enabled} AND ${muted})`]);
+    const critical = '($11::boolean[])[i.t]';
+    expect(where).toEqual([
+      STORED_WHEN.map(
+        (f) => `(${f.enabled ? '' : 'NOT '}${enabled} AND ${f.muted ? '' : 'NOT '}${muted} AND ${f.critical ? '' : 'NOT '}${critical})`,
+      ).join(' OR '),
+      'false',
+      `(${enabled} AND NOT ${muted} AND NOT ${critical}) OR (${enabled} AND ${muted} AND ${critical})`,
+    ]);
   });
 
   it('gives the channels a recipient accepts: the defaults without preferences, none in a muted category', () => {
@@ -105,6 +126,19 @@ describe('decide: per recipient of a batch', () => {
     // The same recipient, another emit without the muted category: delivered, with its own channels.
     expect(other && summary(other)).toEqual([['muter', 'DELIVERED', null]]);
     expect(other?.result.deliveries[0]?.channels).toEqual({ email: true, sms: true, push: true });
+  });
+
+  it("delivers a critical emit to everyone, reporting what each recipient's preferences would have excluded", () => {
+    const p = prefs({ userId: 'off', enabled: false }, { userId: 'muter', mutedCategories: ['security'], sms: true });
+    const [plan] = decide([member(['new', 'off', 'muter'], { category: 'security', critical: true })], p, NONE);
+    expect(plan && summary(plan)).toEqual([
+      ['new', 'DELIVERED', null],
+      ['off', 'DELIVERED', null],
+      ['muter', 'DELIVERED', null],
+    ]);
+    expect(plan?.result.deliveries.map((d) => d.bypassed)).toEqual([null, 'DISABLED', 'CATEGORY_MUTED']);
+    // A muted category no longer turns the other channels off: the recipient's own choices apply.
+    expect(plan?.result.deliveries[2]?.channels).toEqual({ email: true, sms: true, push: true });
   });
 
   it('answers a key an earlier attempt stored as DUPLICATE, naming what it stored', () => {

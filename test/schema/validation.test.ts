@@ -16,7 +16,7 @@ describe.each(BACKENDS)('bad input gets a coded error and writes nothing (%s)', 
   const cases: [string, Record<string, unknown>][] = [
     ['empty title', { title: '   ' }],
     ['oversized title', { title: 'x'.repeat(201) }],
-    ['empty body', { body: '' }],
+    ['a title of only white space', { title: '\t\n ' }],
     ['oversized body', { body: 'x'.repeat(10_001) }],
     ['no recipients', { recipientIds: [] }],
     ['more than 10,000 recipients', { recipientIds: Array.from({ length: 10_001 }, (_, i) => `u${i}`) }],
