@@ -1,5 +1,7 @@
 // Benchmark configuration: defaults, --quick, then BENCH_* environment variables, then CLI flags.
 //   npm run bench -- --quick --targets b0,b0r --scenarios idle,personal --n 5000
+import { ATTACK_KINDS } from './lib/attacks.ts';
+
 export interface Config {
   quick: boolean;
   targets: string[];
@@ -50,6 +52,12 @@ export interface Config {
   resumeVia: string;
   resumeTimeoutMs: number;
   resumeLimitMs: number;
+  /** attack (Herald only): attack kinds, attack and baseline windows, victim interval, target ratio */
+  attacks: string[];
+  attackSeconds: number;
+  attackBaselineSeconds: number;
+  attackVictimIntervalMs: number;
+  attackRatioLimit: number;
   /** load generator */
   payloadBytes: number;
   maxPerProcess: number;
@@ -103,6 +111,11 @@ const FULL: Config = {
   resumeVia: 'last-event-id',
   resumeTimeoutMs: 30_000,
   resumeLimitMs: 200,
+  attacks: [...ATTACK_KINDS],
+  attackSeconds: 10,
+  attackBaselineSeconds: 5,
+  attackVictimIntervalMs: 10,
+  attackRatioLimit: 3,
   payloadBytes: 128,
   maxPerProcess: 8000,
   sourceIps: 1,
@@ -133,17 +146,19 @@ const QUICK: Partial<Config> = {
   historyRequests: 400,
   historyWarmup: 400,
   resumeRepeats: 5,
+  attackSeconds: 5,
+  attackBaselineSeconds: 3,
   maxMinutes: 10,
 };
 
 /** Scenarios that run against Herald only: selecting only these makes `herald` the default target. */
-export const HERALD_ONLY_SCENARIOS = ['history', 'resume'];
+export const HERALD_ONLY_SCENARIOS = ['history', 'resume', 'attack'];
 
 const HELP = `npm run bench -- [flags]       (every flag also as env BENCH_<NAME>, e.g. BENCH_N=5000)
   --quick                 reduced run (~2-3 min for the baselines)
   --targets a,b           ${FULL.targets.join(',')}
-  --scenarios a,b         idle,personal,bulk (default), history, resume (Herald only; when only these are
-                          selected the targets default to herald: npm run bench -- --scenarios history,resume)
+  --scenarios a,b         idle,personal,bulk (default), history, resume, attack (Herald only; when only these
+                          are selected the targets default to herald: npm run bench -- --scenarios history,resume)
   --only a,b              same as --scenarios
   --n N                   subscribers for every scenario (or --idle-n, --personal-n, --bulk-n)
   --rates r1,r2,...       personal delivery rate ladder, emits/s
@@ -166,6 +181,10 @@ const HELP = `npm run bench -- [flags]       (every flag also as env BENCH_<NAME
   resume (reconnect K events behind):
   --resume-behind K (1000)   --resume-repeats R (7; quick 5)   --resume-emit-concurrency C (32)
   --resume-via last-event-id|after   --resume-timeout-ms MS (30000)   --resume-limit-ms MS (200)
+  attack (a victim's inbox-query p99 during each attack / without; Herald with its default limits):
+  --attacks a,b           ${FULL.attacks.join(',')}
+  --attack-seconds S (10; quick 5)   --attack-baseline-seconds S (5; quick 3)
+  --attack-victim-interval-ms MS (10: one victim query per 10 ms, over 100 users)   --attack-ratio-limit X (3)
   --payload-bytes B       --max-per-process K (8000)       --source-ips K (127.0.0.1..127.0.0.K; 1 = kernel picks)
   --connect-concurrency K --publisher-connections K        --server-cpu C --generator-cpu C ("none" = no taskset)
   --max-minutes M         wall-clock budget of the whole run

@@ -12,6 +12,7 @@ import { ADMIN_DATABASE_URL } from './lib/db.ts';
 import { HAS_TASKSET, installExitHandlers, killAllChildren } from './lib/proc.ts';
 import { analyse, markdown, type Report, type TargetRun } from './lib/report.ts';
 import { LOG_DIR } from './lib/server.ts';
+import { attack } from './scenarios/attack.ts';
 import { bulk } from './scenarios/bulk.ts';
 import { type Scenario, ScenarioContext } from './scenarios/context.ts';
 import { history } from './scenarios/history.ts';
@@ -21,7 +22,7 @@ import { resume } from './scenarios/resume.ts';
 import { REPO_ROOT } from './targets/baselines.ts';
 import { getTarget } from './targets/index.ts';
 
-const SCENARIOS: Record<string, Scenario> = { idle, personal, bulk, history, resume };
+const SCENARIOS: Record<string, Scenario> = { idle, personal, bulk, history, resume, attack };
 
 function log(msg: string): void {
   console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);

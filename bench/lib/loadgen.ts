@@ -33,7 +33,8 @@ export interface ReceiverStatus {
   rss: number;
 }
 
-function spawnChild(file: string, cpu: string | null, label: string): RpcClient {
+/** A load-generator child (`bench/load/<file>`), pinned to `cpu`, driven over IPC. */
+export function spawnChild(file: string, cpu: string | null, label: string): RpcClient {
   const [cmd, args] = pinned(cpu, process.execPath, ['--import', 'tsx', path.join('bench/load', file)]);
   const env = { ...process.env };
   delete env.NODE_OPTIONS;

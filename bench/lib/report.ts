@@ -202,6 +202,39 @@ function heraldOnlyChecks(report: Report, check: Check) {
       ),
     );
   }
+  const att = s.attack && !s.attack.error && !s.attack.skipped ? s.attack : undefined;
+  if (s.attack) {
+    const limit = att?.ratioLimit ?? cfg.attackRatioLimit ?? 3;
+    const rows = (att?.attacks ?? []) as Array<Record<string, any>>;
+    if (rows.length === 0)
+      out.push(
+        check(
+          'attacks: victim p99 during an attack / without',
+          null,
+          `<= ${limit}x`,
+          () => false,
+          s.attack.error ?? 'no attack ran',
+          'attack',
+        ),
+      );
+    for (const r of rows) {
+      const failed = r.victim?.during?.failed ?? 0;
+      const c = check(
+        `attack ${r.kind}: victim p99 during / without`,
+        r.ratio ?? null,
+        `<= ${limit}x`,
+        (v) => v <= limit,
+        r.error
+          ? `error: ${String(r.error).slice(0, 120)}`
+          : r.skipped
+            ? r.skipped
+            : `inbox query p99 ${fmt(r.victim?.during?.latency?.p99, 2)} / ${fmt(r.victim?.baseline?.latency?.p99, 2)} ms${failed ? `; ${failed} victim request(s) failed` : ''}${r.serverExited ? '; the server exited' : ''}`,
+        'attack',
+      );
+      // A victim that was refused, or a server that died, misses whatever its p99 was.
+      out.push(c.pass === null ? c : { ...c, pass: r.met === true });
+    }
+  }
   return out;
 }
 
@@ -252,6 +285,10 @@ export function markdown(report: Report): string {
   if (cfg.scenarios.includes('resume'))
     out.push(
       `- Resume: ${cfg.resumeBehind} notifications emitted (${cfg.resumeEmitConcurrency} in flight) while the subscriber is away, then a reconnect via ${cfg.resumeVia === 'after' ? 'notificationAdded(after:)' : 'Last-Event-ID'}; time from starting the reconnect to the ${cfg.resumeBehind}th event parsed; ${cfg.resumeRepeats} repeats.`,
+    );
+  if (cfg.scenarios.includes('attack'))
+    out.push(
+      `- Attack: per attack (${cfg.attacks.join(', ')}) a fresh Herald with its default limits; victims (100 users, round robin) send an inbox query every ${cfg.attackVictimIntervalMs} ms, open loop: p99 over ${cfg.attackBaselineSeconds} s without the attack, then over the ${cfg.attackSeconds} s attack; target ≤ ${cfg.attackRatioLimit}x, and no victim request refused.`,
     );
   if (loadScenarios)
     out.push('- Latency = receipt time − *scheduled* send time (CLOCK_MONOTONIC, shared by all processes), HDR histograms.');
@@ -461,14 +498,14 @@ export function markdown(report: Report): string {
     out.push('');
   }
 
-  out.push(...historySection(report), ...resumeSection(report));
+  out.push(...historySection(report), ...resumeSection(report), ...attackSection(report));
 
   const other: string[] = [];
   for (const t of names) {
     const run = report.results[t]!;
     if (run.status === 'skipped') other.push(`- ${t}: skipped (${run.reason})`);
     for (const [sc, r] of Object.entries(run.scenarios)) {
-      if (['idle', 'personal', 'bulk', 'history', 'resume'].includes(sc) && !r.skipped) continue;
+      if (['idle', 'personal', 'bulk', 'history', 'resume', 'attack'].includes(sc) && !r.skipped) continue;
       other.push(`- ${t} / ${sc}: ${r.skipped ?? r.error ?? JSON.stringify(r)}`);
     }
   }
@@ -579,5 +616,110 @@ function resumeSection(report: Report): string[] {
     ),
   );
   out.push('');
+  return out;
+}
+
+function attackSection(report: Report): string[] {
+  const s = report.results.herald?.scenarios.attack;
+  if (!s || s.skipped) return [];
+  const out = ['## 6. Attacks (Herald, default limits: a well-behaved client while attacked)', ''];
+  if (s.error) return [...out, `error: ${s.error}`, ''];
+  out.push(
+    `Victims: ${s.victimUsers} users, one inbox query (page of 20 and unreadCount) every ${s.victimIntervalMs} ms in all, open loop; client: ${s.client}. ` +
+      `p99 over ${s.baselineSeconds} s without the attack, then over the ${s.attackSeconds} s of the attack; target ≤ ${s.ratioLimit}x and no victim request refused. ` +
+      'Attacker answers: accepted = 2xx without errors (the server did the work; slow-loris: sockets still held at the end), refused = any other answer (slow-loris: sockets the server answered or closed), dropped = no answer.',
+  );
+  out.push('');
+  const rows = (s.attacks as Array<Record<string, any>>).map((r) => {
+    if (r.error || r.skipped)
+      return [
+        r.kind,
+        r.description,
+        'n/a',
+        'n/a',
+        'n/a',
+        `≤ ${s.ratioLimit}x`,
+        r.error ? `error: ${r.error}` : r.skipped,
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+      ];
+    const a = r.attacker;
+    const w = r.cpu.attack as CpuWindow;
+    const vb = r.victim.baseline;
+    const vd = r.victim.during;
+    const top = Object.entries(a.outcomes as Record<string, number>)
+      .slice(0, 4)
+      .map(([k, v]) => `${v}× ${k}`)
+      .join('; ');
+    return [
+      r.kind,
+      r.description,
+      `${fmt(vb.latency.p99, 2)} (p50 ${fmt(vb.latency.p50, 2)})`,
+      `${fmt(vd.latency.p99, 2)} (p50 ${fmt(vd.latency.p50, 2)}, max ${fmt(vd.latency.max, 1)})`,
+      fmt(r.ratio, 2),
+      `≤ ${s.ratioLimit}x`,
+      (r.met ? 'met' : `MISSED${r.why ? ` (${r.why})` : ''}`) + (r.disturbed ? ` [disturbed: ${r.disturbed}]` : ''),
+      `${vb.failed} / ${vd.failed}${
+        vd.failed
+          ? ` (${Object.entries(vd.failures)
+              .map(([k, v]) => `${v}× ${k}`)
+              .join('; ')})`
+          : ''
+      }`,
+      `${fmt(a.accepted)} / ${fmt(a.refused)} / ${fmt(a.dropped)}`,
+      `${fmt(a.acceptedPerSecond, 1)} / ${fmt(a.refusedPerSecond, 1)}`,
+      a.answerMs ? `${fmt(a.answerMs.p50, 1)} / ${fmt(a.answerMs.p99, 1)}` : 'n/a',
+      top,
+      `${cpuCell(w, 'server')} / ${cpuCell(w, 'postgres')} / ${cpuCell(w, 'attacker')} / ${fmt(w.otherPct, 1)}`,
+      `${mib(r.rss.before)} → ${mib(r.rss.after)}`,
+      fmt(r.quietWait?.otherPct, 1),
+    ];
+  });
+  out.push(
+    table(
+      [
+        'attack',
+        'what',
+        'victim p99 without (ms)',
+        'victim p99 during (ms)',
+        'ratio',
+        'target',
+        'result',
+        'victim failures without / during',
+        'attacker accepted / refused / dropped',
+        'accepted/s / refused/s',
+        'attacker answer p50 / p99 (ms)',
+        'attacker outcomes (most frequent)',
+        'CPU % during: server / pg / attacker / other',
+        'server RSS before → after (MiB)',
+        'other CPU % before baseline',
+      ],
+      rows,
+    ),
+  );
+  out.push('');
+  const restored = [...new Set((s.attacks as Array<Record<string, any>>).flatMap((r) => (r.defaultsRestored ?? []) as string[]))];
+  out.push(
+    `Herald ran with its defaults for what is attacked: ${restored.length ? `the target's settings ${restored.map((x) => `\`${x}\``).join(', ')} were removed` : 'the target sets no raised limits'} (RATE_LIMIT_*, MAX_CONNECTIONS_PER_IP); each attack on a fresh server with a Redis prefix of its own.`,
+    '',
+  );
+  const extras = (s.attacks as Array<Record<string, any>>).filter((r) => r.attacker?.extra && Object.keys(r.attacker.extra).length);
+  if (extras.length) {
+    out.push(
+      ...extras.map(
+        (r) =>
+          `- ${r.kind}: ${Object.entries(r.attacker.extra)
+            .map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(', ') : String(v)}`)
+            .join('; ')}`,
+      ),
+    );
+    out.push('');
+  }
   return out;
 }

@@ -55,6 +55,7 @@ export async function startServer(
   const logFile = path.join(LOG_DIR, `${target.name}-${opts.label}-${++serial}.log`);
   const log = createWriteStream(logFile);
   const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env };
+  for (const [key, value] of Object.entries(spec.env)) if (value === undefined) delete env[key];
   delete env.NODE_OPTIONS;
   const child = track(spawn(cmd, args, { cwd: spec.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] }));
   const lines: string[] = [];

@@ -74,6 +74,25 @@ export function startOnHookDatabase(ctx: ScenarioContext, db: HookDatabase, labe
   });
 }
 
+/**
+ * The target with its server's environment edited by a scenario: `edit` sees the environment the
+ * server would get (the runner's, then the target's own settings) and returns keys to set, a value
+ * of `undefined` removing the key. The attack scenario uses it to run Herald with its default
+ * limits where the target raises them for the load scenarios.
+ */
+export function withServerEnv(
+  base: Target,
+  edit: (env: Readonly<Record<string, string | undefined>>) => Record<string, string | undefined>,
+): Target {
+  return {
+    ...base,
+    launch: (port, opts) => {
+      const spec = base.launch(port, opts);
+      return { ...spec, env: { ...spec.env, ...edit({ ...process.env, ...spec.env }) } };
+    },
+  };
+}
+
 /** CPU of the server, PostgreSQL (backends of the hook database), Redis and the runner (the client here). */
 export function hookMeter(srv: RunningServer, db: HookDatabase): CpuMeter {
   return new CpuMeter(() => ({ server: [srv.pid], ...findInfraPids(db.name), runner: [process.pid] }));

@@ -29,7 +29,8 @@ export interface LaunchSpec {
   command: string; // executable (will be wrapped in `taskset -c <cpu>` when pinning)
   args: string[];
   cwd: string;
-  env: Record<string, string>;
+  /** added to the runner's environment; a key whose value is `undefined` is removed from it */
+  env: Record<string, string | undefined>;
   /** how to know it is up: a "READY <port>" line on stdout, or an HTTP GET answering 200 */
   ready: { kind: 'stdout' } | { kind: 'http'; path: string };
   /** GET <statsPath>?gc=1 -> {streams, rss, heapUsed}; on 404 or absence, /proc VmRSS is used */
