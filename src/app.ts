@@ -285,6 +285,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     errors: errorLog,
     eventContext,
     fallback: yoga,
+    refusalDelayMs: config.RATE_LIMIT_REFUSAL_DELAY_MS,
   });
   const handler = createFrontDoor({
     graphqlPath: GRAPHQL_PATH,
@@ -295,7 +296,12 @@ export async function createApp(options: AppOptions): Promise<App> {
     graphql,
     yoga,
     yogaOnly,
-    addressLimits: { streamOpens: limit.RATE_LIMIT_STREAM_OPENS_PER_IP, reservations: limit.RATE_LIMIT_RESERVATIONS_PER_IP },
+    addressLimits: {
+      streamOpens: limit.RATE_LIMIT_STREAM_OPENS_PER_IP,
+      reservations: limit.RATE_LIMIT_RESERVATIONS_PER_IP,
+      documents: limit.RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP,
+    },
+    refusalDelayMs: config.RATE_LIMIT_REFUSAL_DELAY_MS,
     trustProxy: config.TRUST_PROXY,
   });
 

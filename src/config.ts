@@ -307,6 +307,19 @@ const schema = z.object({
   /** Single-connection reservations (PUT /graphql/stream) per window per client address, signed in or not. */
   RATE_LIMIT_RESERVATIONS_PER_IP: rateLimit.prefault('600/60'),
   /**
+   * A 429 (RATE_LIMITED, TOO_MANY_CONNECTIONS) is answered after this long (at most its
+   * Retry-After), so that a client retrying as soon as it is answered makes one attempt per delay
+   * instead of thousands a second. 0: at once.
+   */
+  RATE_LIMIT_REFUSAL_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(1_000),
+  /**
+   * Characters of GraphQL documents per window per client address, counting only what each
+   * document has beyond its first 10,000 (parsing and validating a large document is the most
+   * expensive thing a request can ask for: 10-30 ms for 100-200 KB). Herald's own and ordinary
+   * documents are far below 10,000 and never count. `off`: no limit.
+   */
+  RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP: rateLimit.prefault('10000000/60'),
+  /**
    * The client address of the per-address rate limits: true, the left-most X-Forwarded-For entry
    * (behind a reverse proxy that sets it: a client can write that header itself, so enable this
    * only when every request comes through a proxy that replaces it); false, the socket's address.

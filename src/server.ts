@@ -24,6 +24,7 @@ async function main() {
     headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
     requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
     maxConnectionsPerIp: config.MAX_CONNECTIONS_PER_IP,
+    refusalDelayMs: config.RATE_LIMIT_REFUSAL_DELAY_MS,
   });
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   const { port } = server.address() as AddressInfo;

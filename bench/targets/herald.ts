@@ -34,6 +34,7 @@ export const RAISED_LIMITS: Record<string, string> = {
   RATE_LIMIT_STREAM_OPENS_PER_IP: '1000000000/60',
   RATE_LIMIT_RESERVATIONS_PER_USER: '1000000000/60',
   RATE_LIMIT_RESERVATIONS_PER_IP: '1000000000/60',
+  RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP: '1000000000/60',
 };
 
 async function sign(claims: Record<string, unknown>, sub: string): Promise<string> {

@@ -7,6 +7,7 @@ import { ErrorCode } from '../errors.ts';
 import { type ErrorLog, isUnexpected } from '../pipeline/errors.ts';
 import { endingOf } from '../pipeline/subscriptions.ts';
 import { acceptsEventStream, type JsonType, jsonResponseType } from './negotiate.ts';
+import { refuseLater } from './refusal.ts';
 import type { Params } from './request.ts';
 
 /**
@@ -39,6 +40,8 @@ export interface GraphqlEndpointOptions {
   eventContext: Context;
   /** Yoga's node handler, for what this endpoint leaves to Yoga (multipart and other media types). */
   fallback: (req: IncomingMessage, res: ServerResponse) => void;
+  /** RATE_LIMIT_REFUSAL_DELAY_MS: a RATE_LIMITED answer is written after this long (refusal.ts). */
+  refusalDelayMs: number;
 }
 
 export interface EndpointStats {
@@ -81,8 +84,10 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
     // but a rate-limit refusal is answered 429 with Retry-After before any stream starts, so that
     // an EventSource or graphql-sse client sees the status rather than a stream that ends at once.
     const single = async (result: ExecutionResult) => {
+      const limited = rateLimitOf(result);
+      if (limited)
+        return refuseLater(res, options.refusalDelayMs, limited.retryAfter, () => sendRateLimited(res, result, limited, headers));
       if (json) return sendResult(res, result, json, yoga.fetchAPI, headers);
-      if (isRateLimited(result)) return sendResult(res, result, 'application/json', yoga.fetchAPI, headers);
       registry.open(req, res, headers).only(JSON.stringify(result));
     };
     const fail = (error: unknown) => {
@@ -299,9 +304,33 @@ function isContext(value: unknown): value is Context {
   return typeof value === 'object' && value !== null && 'services' in value && 'auth' in value;
 }
 
-/** A result refused by a rate limit (pipeline/rate-limits.ts): answered with its status, 429. */
-function isRateLimited(result: ExecutionResult): boolean {
-  return result.errors?.some((error) => error.extensions?.code === ErrorCode.RATE_LIMITED) ?? false;
+/** The refusal of a result refused by a rate limit (pipeline/rate-limits.ts, an emit's charge), or undefined. */
+function rateLimitOf(result: ExecutionResult): { retryAfter: number } | undefined {
+  for (const error of result.errors ?? []) {
+    const { code, retryAfter } = error.extensions ?? {};
+    if (code === ErrorCode.RATE_LIMITED) return { retryAfter: typeof retryAfter === 'number' ? retryAfter : 1 };
+  }
+  return undefined;
+}
+
+/**
+ * 429 with Retry-After and the errors as JSON, written here: a refusal must cost less than the
+ * request it refuses, and Yoga's result processing was most of its cost. `extensions.http` is how
+ * Yoga would have learnt the status; it never reaches the client.
+ */
+function sendRateLimited(res: ServerResponse, result: ExecutionResult, limited: { retryAfter: number }, extra: Headers) {
+  const errors = (result.errors ?? []).map((error) => {
+    const { http: _http, ...extensions } = error.extensions ?? {};
+    return { ...error.toJSON(), extensions };
+  });
+  const text = JSON.stringify(result.data === undefined ? { errors } : { errors, data: result.data });
+  res.writeHead(429, {
+    ...extra,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'retry-after': String(limited.retryAfter),
+  });
+  res.end(text);
 }
 
 function isResult(value: unknown): value is ExecutionResult {

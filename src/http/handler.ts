@@ -4,6 +4,7 @@ import { type RateLimit, type Refusal, refusalMessage } from '../ratelimit/limit
 import { type CorsPolicy, corsHeaders, originAllowed, preflightHeaders } from './cors.ts';
 import type { GraphqlEndpoint, Headers } from './graphql.ts';
 import { acceptsAnyResult, acceptsEventStream, jsonResponseType } from './negotiate.ts';
+import { refuseLater } from './refusal.ts';
 import { paramsFromSearch, parseParams, readBody, requestUrl, searchProblem, splitUrl, withBody } from './request.ts';
 import { variablesBytes } from './variables-size.ts';
 
@@ -36,10 +37,15 @@ export interface FrontDoorOptions {
   /** Every operation to Yoga's handler (a plugin with HTTP-level hooks is installed). */
   yogaOnly: boolean;
   /** Per-address rate limits, counted before any work (RATE_LIMIT_STREAM_OPENS_PER_IP, RATE_LIMIT_RESERVATIONS_PER_IP). */
-  addressLimits: { streamOpens: RateLimit; reservations: RateLimit };
+  addressLimits: { streamOpens: RateLimit; reservations: RateLimit; documents: RateLimit };
+  /** RATE_LIMIT_REFUSAL_DELAY_MS: a 429 is answered after this long (refusal.ts). */
+  refusalDelayMs: number;
   /** TRUST_PROXY: the client address is the left-most X-Forwarded-For entry rather than the socket's. */
   trustProxy: boolean;
 }
+
+/** Characters of a document that RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP does not count: far more than any ordinary document. */
+export const FREE_DOCUMENT_CHARACTERS = 10_000;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** The CORS "simple" request bodies: a page sends them cross-origin without asking first. */
@@ -108,23 +114,48 @@ export function createFrontDoor(options: FrontDoorOptions) {
           serve(req, res, url, headers);
           return;
         }
-        req.resume(); // what the client still sends (a small body) is dropped, so it reads the 429
-        refuse(
-          res,
-          429,
-          'RATE_LIMITED',
-          refusalMessage(refusal),
-          { ...headers, 'retry-after': String(refusal.retryAfter) },
-          {
-            retryAfter: refusal.retryAfter,
-            limit: refusal.limit,
-          },
-        );
+        rateLimited(req, res, refusal, headers);
       },
       // Never expected (the limits fall back to memory when Redis fails): serve rather than refuse.
       () => serve(req, res, url, headers),
     );
   };
+
+  /** 429 RATE_LIMITED with Retry-After, after RATE_LIMIT_REFUSAL_DELAY_MS (refusal.ts). */
+  function rateLimited(req: IncomingMessage, res: ServerResponse, refusal: Refusal, headers: Headers) {
+    refuseLater(res, options.refusalDelayMs, refusal.retryAfter, () => {
+      req.resume(); // what the client still sends (a small body) is dropped, so it reads the 429
+      refuse(
+        res,
+        429,
+        'RATE_LIMITED',
+        refusalMessage(refusal),
+        { ...headers, 'retry-after': String(refusal.retryAfter) },
+        {
+          retryAfter: refusal.retryAfter,
+          limit: refusal.limit,
+        },
+      );
+    });
+  }
+
+  /**
+   * Charges what a document has beyond its first FREE_DOCUMENT_CHARACTERS to the client's address
+   * (RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP), then goes on; 429 when that is over. Ordinary
+   * documents cost nothing and take no round trip.
+   */
+  function admitDocument(req: IncomingMessage, res: ServerResponse, characters: number, headers: Headers, then: () => void) {
+    const over = characters - FREE_DOCUMENT_CHARACTERS;
+    if (over <= 0) {
+      then();
+      return;
+    }
+    void options.addressLimits.documents.charge([clientAddress(req, options.trustProxy)], over).then(
+      (charge) => (charge.refused ? rateLimited(req, res, charge.refused, headers) : then()),
+      // Never expected (the limits fall back to memory when Redis fails): serve rather than refuse.
+      then,
+    );
+  }
 
   function serve(req: IncomingMessage, res: ServerResponse, url: ReturnType<typeof splitUrl>, headers: Headers) {
     const toYoga = (request: IncomingMessage) => {
@@ -154,8 +185,9 @@ export function createFrontDoor(options: FrontDoorOptions) {
           return;
         }
         const params = !options.yogaOnly && url.path === options.graphqlPath && JSON_BODY.test(type) ? parseParams(body.bytes) : null;
-        if (params) graphql.serve(req, res, params, null, body.bytes, headers);
-        else toYoga(withBody(req, body.bytes));
+        // Yoga's requests are charged by their body: it holds their documents, whatever else.
+        if (params) admitDocument(req, res, params.query.length, headers, () => graphql.serve(req, res, params, null, body.bytes, headers));
+        else admitDocument(req, res, body.bytes.length, headers, () => toYoga(withBody(req, body.bytes)));
       });
       return;
     }
@@ -173,7 +205,7 @@ export function createFrontDoor(options: FrontDoorOptions) {
       }
       const params = options.yogaOnly ? null : paramsFromSearch(search);
       if (params) {
-        graphql.serve(req, res, params, search.get('ticket'), null, headers);
+        admitDocument(req, res, params.query.length, headers, () => graphql.serve(req, res, params, search.get('ticket'), null, headers));
         return;
       }
     }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ErrorCode } from '../errors.ts';
+import { refuseLater } from './refusal.ts';
 
 /**
  * The node HTTP server Herald listens with, and its connection bounds (README, Security,
@@ -25,6 +26,8 @@ export interface ConnectionBounds {
   maxConnectionsPerIp: number;
   /** Idle time of a kept-alive connection between requests. */
   keepAliveTimeoutMs?: number;
+  /** RATE_LIMIT_REFUSAL_DELAY_MS: the 429 of a socket beyond the cap is answered after this long. */
+  refusalDelayMs?: number;
 }
 
 /** How often Node checks the header and request clocks (its default, 30 s, adds up to 30 s to each). */
@@ -52,7 +55,7 @@ export function createHttpServer(handler: (req: IncomingMessage, res: ServerResp
     },
     (req, res) => {
       if (refused.has(req.socket)) {
-        tooManyConnections(res, cap);
+        refuseLater(res, bounds.refusalDelayMs ?? 0, RETRY_AFTER_SECONDS, () => tooManyConnections(res, cap));
         return;
       }
       handler(req, res);

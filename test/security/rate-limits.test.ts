@@ -229,6 +229,52 @@ describe.each(BACKENDS)('rate limits (%s)', (backend) => {
     expect(presence.every((a) => a.status === 200 && !a.body?.errors)).toBe(true);
   });
 
+  // Parsing a large document is the most a request can cost (10,000 aliases: 10-30 ms each), and an
+  // attacker varies them so that no cache helps: 53 a second filled the server's core.
+  it('large documents are counted per address (RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP); ordinary ones never', {
+    timeout: 60_000,
+  }, async () => {
+    const user = await t.token(`documents-${tag}`);
+    const from = { 'x-forwarded-for': '203.0.113.40' };
+    // 6,000 aliases (about 100,000 characters): refused by the alias limit, but parsed to find out.
+    const big = (i: number) => `query Big${i} {${Array.from({ length: 6_000 }, (_, k) => ` a${k}: unreadCount`).join('')} }`;
+    const perDocument = big(0).length - 10_000;
+    const allowed = Math.floor(10_000_000 / perDocument);
+    const answers = await whileWellBehaved(
+      () => flood(allowed + 5, 8, (i) => gql(base, big(i), {}, user, from)),
+      async () => (await gql(base, UNREAD, {}, user, { 'x-forwarded-for': '203.0.113.41' })).status === 200,
+    );
+    const refused = answers.filter((a) => a.status === 429);
+    expect(answers.slice(0, allowed).every((a) => a.status !== 429)).toBe(true);
+    expect(refused.length).toBe(5);
+    for (const a of refused) expectRefused(a, 'RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP');
+    // The same address's ordinary documents are not counted, and still answered.
+    expect((await gql(base, UNREAD, {}, user, from)).status).toBe(200);
+  });
+
+  it('a refusal is answered after RATE_LIMIT_REFUSAL_DELAY_MS, so a client retrying at once makes one attempt a second', {
+    timeout: 60_000,
+  }, async () => {
+    const user = await t.token(`delayed-${tag}`);
+    const from = { 'x-forwarded-for': '203.0.113.50' };
+    await flood(1_200, 16, () => gql(base, UNREAD, {}, user, from));
+    // Now over RATE_LIMIT_USER_QUERIES: 4 clients retrying as soon as they are answered, for 3 s.
+    const started = performance.now();
+    let attempts = 0;
+    const answers: Answer[] = [];
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (performance.now() - started < 3_000) {
+          attempts++;
+          answers.push(await gql(base, UNREAD, {}, user, from));
+        }
+      }),
+    );
+    for (const a of answers) expectRefused(a, 'RATE_LIMIT_USER_QUERIES');
+    expect(Math.min(...answers.map((a) => a.ms))).toBeGreaterThanOrEqual(900);
+    expect(attempts).toBeLessThanOrEqual(4 * 4);
+  });
+
   it('a stream flood from one address is refused after RATE_LIMIT_STREAM_OPENS_PER_IP, before the stream starts', {
     timeout: 120_000,
   }, async () => {
