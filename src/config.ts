@@ -177,7 +177,7 @@ const schema = z.object({
     .min(1024)
     .default(4 * 1024 * 1024),
   /**
-   * Lexical tokens allowed in a GraphQL document (graphql-armor's max-tokens; the parser stops
+   * Lexical tokens allowed in a GraphQL document (graphql-js's `maxTokens`; the parser stops
    * there, GRAPHQL_PARSE_FAILED). Herald's own documents use under 200; the default holds the
    * largest emit written inline (10,000 recipient ids are 10,000 tokens, 16 KiB of `data` up to
    * about 8,200 more).
