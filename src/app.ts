@@ -299,7 +299,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     addressLimits: {
       streamOpens: limit.RATE_LIMIT_STREAM_OPENS_PER_IP,
       reservations: limit.RATE_LIMIT_RESERVATIONS_PER_IP,
-      documents: limit.RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP,
+      requestBytes: limit.RATE_LIMIT_REQUEST_BYTES_PER_IP,
     },
     refusalDelayMs: config.RATE_LIMIT_REFUSAL_DELAY_MS,
     trustProxy: config.TRUST_PROXY,

@@ -177,7 +177,7 @@ const schema = z.object({
     .min(1024)
     .default(4 * 1024 * 1024),
   /**
-   * Lexical tokens allowed in a GraphQL document (graphql-armor's max-tokens; the parser stops
+   * Lexical tokens allowed in a GraphQL document (graphql-js's `maxTokens`; the parser stops
    * there, GRAPHQL_PARSE_FAILED). Herald's own documents use under 200; the default holds the
    * largest emit written inline (10,000 recipient ids are 10,000 tokens, 16 KiB of `data` up to
    * about 8,200 more).
@@ -313,12 +313,14 @@ const schema = z.object({
    */
   RATE_LIMIT_REFUSAL_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(1_000),
   /**
-   * Characters of GraphQL documents per window per client address, counting only what each
-   * document has beyond its first 10,000 (parsing and validating a large document is the most
-   * expensive thing a request can ask for: 10-30 ms for 100-200 KB). Herald's own and ordinary
-   * documents are far below 10,000 and never count. `off`: no limit.
+   * Bytes of requests (bodies; URLs for GET) per window per client address, counting only what
+   * each request has beyond its first 16 KiB: reading, parsing and validating a large request is
+   * the most a request can cost (a 2.5 MB unused variable, a 200 KB document of aliases), and
+   * ordinary requests are far below 16 KiB and never count. The default holds about ten of the
+   * largest emits a minute (2.7 MB each), what RATE_LIMIT_PRODUCER_RECIPIENTS allows anyway.
+   * Checked before the body is parsed. `off`: no limit.
    */
-  RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP: rateLimit.prefault('10000000/60'),
+  RATE_LIMIT_REQUEST_BYTES_PER_IP: rateLimit.prefault('32000000/60'),
   /**
    * The client address of the per-address rate limits: true, the left-most X-Forwarded-For entry
    * (behind a reverse proxy that sets it: a client can write that header itself, so enable this

@@ -37,15 +37,15 @@ export interface FrontDoorOptions {
   /** Every operation to Yoga's handler (a plugin with HTTP-level hooks is installed). */
   yogaOnly: boolean;
   /** Per-address rate limits, counted before any work (RATE_LIMIT_STREAM_OPENS_PER_IP, RATE_LIMIT_RESERVATIONS_PER_IP). */
-  addressLimits: { streamOpens: RateLimit; reservations: RateLimit; documents: RateLimit };
+  addressLimits: { streamOpens: RateLimit; reservations: RateLimit; requestBytes: RateLimit };
   /** RATE_LIMIT_REFUSAL_DELAY_MS: a 429 is answered after this long (refusal.ts). */
   refusalDelayMs: number;
   /** TRUST_PROXY: the client address is the left-most X-Forwarded-For entry rather than the socket's. */
   trustProxy: boolean;
 }
 
-/** Characters of a document that RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP does not count: far more than any ordinary document. */
-export const FREE_DOCUMENT_CHARACTERS = 10_000;
+/** Bytes of a request that RATE_LIMIT_REQUEST_BYTES_PER_IP does not count: far more than any ordinary request. */
+export const FREE_REQUEST_BYTES = 16_384;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** The CORS "simple" request bodies: a page sends them cross-origin without asking first. */
@@ -140,17 +140,17 @@ export function createFrontDoor(options: FrontDoorOptions) {
   }
 
   /**
-   * Charges what a document has beyond its first FREE_DOCUMENT_CHARACTERS to the client's address
-   * (RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP), then goes on; 429 when that is over. Ordinary
-   * documents cost nothing and take no round trip.
+   * Charges what a request has beyond its first FREE_REQUEST_BYTES to the client's address
+   * (RATE_LIMIT_REQUEST_BYTES_PER_IP), then goes on; 429 when that is over. Ordinary requests
+   * cost nothing and take no round trip.
    */
-  function admitDocument(req: IncomingMessage, res: ServerResponse, characters: number, headers: Headers, then: () => void) {
-    const over = characters - FREE_DOCUMENT_CHARACTERS;
+  function admitRequest(req: IncomingMessage, res: ServerResponse, bytes: number, headers: Headers, then: () => void) {
+    const over = bytes - FREE_REQUEST_BYTES;
     if (over <= 0) {
       then();
       return;
     }
-    void options.addressLimits.documents.charge([clientAddress(req, options.trustProxy)], over).then(
+    void options.addressLimits.requestBytes.charge([clientAddress(req, options.trustProxy)], over).then(
       (charge) => (charge.refused ? rateLimited(req, res, charge.refused, headers) : then()),
       // Never expected (the limits fall back to memory when Redis fails): serve rather than refuse.
       then,
@@ -179,37 +179,49 @@ export function createFrontDoor(options: FrontDoorOptions) {
           else res.destroy();
           return;
         }
+        // Charged before anything reads the body (the variables scan, JSON.parse, the parser).
+        admitRequest(req, res, body.bytes.length, headers, () => serveBody(body.bytes));
+      });
+      const serveBody = (bytes: Buffer) => {
         // Variables cannot be larger than the body: the scan runs only for bodies that could hold too many.
-        if (body.bytes.length > options.maxVariablesBytes && variablesBytes(body.bytes) > options.maxVariablesBytes) {
+        if (bytes.length > options.maxVariablesBytes && variablesBytes(bytes) > options.maxVariablesBytes) {
           variablesTooLarge(res, options.maxVariablesBytes);
           return;
         }
-        const params = !options.yogaOnly && url.path === options.graphqlPath && JSON_BODY.test(type) ? parseParams(body.bytes) : null;
-        // Yoga's requests are charged by their body: it holds their documents, whatever else.
-        if (params) admitDocument(req, res, params.query.length, headers, () => graphql.serve(req, res, params, null, body.bytes, headers));
-        else admitDocument(req, res, body.bytes.length, headers, () => toYoga(withBody(req, body.bytes)));
-      });
+        const params = !options.yogaOnly && url.path === options.graphqlPath && JSON_BODY.test(type) ? parseParams(bytes) : null;
+        if (params) graphql.serve(req, res, params, null, bytes, headers);
+        else toYoga(withBody(req, bytes));
+      };
       return;
     }
 
     if (req.method === 'GET' && url.path === options.graphqlPath && !wantsHtml(req)) {
-      const search = new URLSearchParams(url.query);
-      if (Buffer.byteLength(search.get('variables') ?? '') > options.maxVariablesBytes) {
-        variablesTooLarge(res, options.maxVariablesBytes);
-        return;
-      }
-      const problem = searchProblem(search);
-      if (problem) {
-        refuse(res, 400, 'BAD_REQUEST', problem, headers);
-        return;
-      }
-      const params = options.yogaOnly ? null : paramsFromSearch(search);
-      if (params) {
-        admitDocument(req, res, params.query.length, headers, () => graphql.serve(req, res, params, search.get('ticket'), null, headers));
-        return;
-      }
+      admitRequest(req, res, url.query.length, headers, () => serveGet(req, res, url, headers, toYoga));
+      return;
     }
     toYoga(req);
+  }
+
+  function serveGet(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: ReturnType<typeof splitUrl>,
+    headers: Headers,
+    toYoga: (req: IncomingMessage) => void,
+  ) {
+    const search = new URLSearchParams(url.query);
+    if (Buffer.byteLength(search.get('variables') ?? '') > options.maxVariablesBytes) {
+      variablesTooLarge(res, options.maxVariablesBytes);
+      return;
+    }
+    const problem = searchProblem(search);
+    if (problem) {
+      refuse(res, 400, 'BAD_REQUEST', problem, headers);
+      return;
+    }
+    const params = options.yogaOnly ? null : paramsFromSearch(search);
+    if (params) graphql.serve(req, res, params, search.get('ticket'), null, headers);
+    else toYoga(req);
   }
 }
 

@@ -16,7 +16,7 @@ export const RATE_LIMIT_NAMES = [
   'RATE_LIMIT_STREAM_OPENS_PER_IP',
   'RATE_LIMIT_RESERVATIONS_PER_USER',
   'RATE_LIMIT_RESERVATIONS_PER_IP',
-  'RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP',
+  'RATE_LIMIT_REQUEST_BYTES_PER_IP',
 ] as const;
 export type RateLimitName = (typeof RATE_LIMIT_NAMES)[number];
 
@@ -52,9 +52,9 @@ export function createRateLimits(config: Config, log: Pick<Logger, 'warn' | 'inf
     RATE_LIMIT_STREAM_OPENS_PER_IP: make('RATE_LIMIT_STREAM_OPENS_PER_IP', 'stream opens per client address'),
     RATE_LIMIT_RESERVATIONS_PER_USER: make('RATE_LIMIT_RESERVATIONS_PER_USER', 'stream reservations per user'),
     RATE_LIMIT_RESERVATIONS_PER_IP: make('RATE_LIMIT_RESERVATIONS_PER_IP', 'stream reservations per client address'),
-    RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP: make(
-      'RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP',
-      'characters of GraphQL documents beyond the first 10,000 of each, per client address',
+    RATE_LIMIT_REQUEST_BYTES_PER_IP: make(
+      'RATE_LIMIT_REQUEST_BYTES_PER_IP',
+      'bytes of requests beyond the first 16 KiB of each, per client address',
     ),
   };
   return {

@@ -47,7 +47,7 @@ describe('query limits (production defaults)', () => {
   it('10,000 aliases of unreadCount are refused at once (30,002 tokens: GRAPHQL_PARSE_FAILED, 400)', async () => {
     const answer = await ask(aliases(10_000), undefined, GRAPHQL_RESPONSE);
     expect(answer.status).toBe(400);
-    expectRefused(answer, 'GRAPHQL_PARSE_FAILED', /Token limit of 20000/);
+    expectRefused(answer, 'GRAPHQL_PARSE_FAILED', /contains more th.. 20000 tokens/);
     expect(answer.ms).toBeLessThan(5_000);
   });
 
@@ -121,7 +121,7 @@ describe('query limits (production defaults)', () => {
     expect(Object.keys(ok.body?.data ?? {})).toHaveLength(6_666);
     const refused = await ask(`{ __typename ${typenames(6_666).slice(1)}`, undefined, GRAPHQL_RESPONSE);
     expect(refused.status).toBe(400);
-    expectRefused(refused, 'GRAPHQL_PARSE_FAILED', /Token limit of 20000/);
+    expectRefused(refused, 'GRAPHQL_PARSE_FAILED', /contains more th.. 20000 tokens/);
   });
 
   it('characters: a document over 3,000,000 characters is refused before it is read', async () => {
@@ -219,6 +219,8 @@ describe('query limits (production defaults)', () => {
         const answer = await post(herald.url, { query: '{ unreadCount }' }, { token: well });
         expect(answer.body).toEqual({ data: { unreadCount: 0 } });
         latencies.push(answer.ms);
+        // A user's app, not a flood of its own (RATE_LIMIT_USER_QUERIES is 20 a second).
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
     } finally {
       stop = true;

@@ -229,17 +229,17 @@ describe.each(BACKENDS)('rate limits (%s)', (backend) => {
     expect(presence.every((a) => a.status === 200 && !a.body?.errors)).toBe(true);
   });
 
-  // Parsing a large document is the most a request can cost (10,000 aliases: 10-30 ms each), and an
-  // attacker varies them so that no cache helps: 53 a second filled the server's core.
-  it('large documents are counted per address (RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP); ordinary ones never', {
-    timeout: 60_000,
-  }, async () => {
+  // Reading and parsing a large request is the most a request can cost (10,000 aliases, a 2.5 MB
+  // unused variable), and an attacker varies them so that no cache helps: 53 a second filled the
+  // server's core.
+  it('large requests are counted per address (RATE_LIMIT_REQUEST_BYTES_PER_IP); ordinary ones never', { timeout: 60_000 }, async () => {
     const user = await t.token(`documents-${tag}`);
     const from = { 'x-forwarded-for': '203.0.113.40' };
-    // 6,000 aliases (about 100,000 characters): refused by the alias limit, but parsed to find out.
-    const big = (i: number) => `query Big${i} {${Array.from({ length: 6_000 }, (_, k) => ` a${k}: unreadCount`).join('')} }`;
-    const perDocument = big(0).length - 10_000;
-    const allowed = Math.floor(10_000_000 / perDocument);
+    // 6,000 aliases (about 100 KB): refused by the alias limit, but parsed to find out.
+    const big = (i: number) =>
+      `query Big${String(i).padStart(4, '0')} {${Array.from({ length: 6_000 }, (_, k) => ` a${k}: unreadCount`).join('')} }`;
+    const perRequest = Buffer.byteLength(JSON.stringify({ query: big(0), variables: {} })) - 16_384;
+    const allowed = Math.floor(32_000_000 / perRequest);
     const answers = await whileWellBehaved(
       () => flood(allowed + 5, 8, (i) => gql(base, big(i), {}, user, from)),
       async () => (await gql(base, UNREAD, {}, user, { 'x-forwarded-for': '203.0.113.41' })).status === 200,
@@ -247,8 +247,8 @@ describe.each(BACKENDS)('rate limits (%s)', (backend) => {
     const refused = answers.filter((a) => a.status === 429);
     expect(answers.slice(0, allowed).every((a) => a.status !== 429)).toBe(true);
     expect(refused.length).toBe(5);
-    for (const a of refused) expectRefused(a, 'RATE_LIMIT_DOCUMENT_CHARACTERS_PER_IP');
-    // The same address's ordinary documents are not counted, and still answered.
+    for (const a of refused) expectRefused(a, 'RATE_LIMIT_REQUEST_BYTES_PER_IP');
+    // The same address's ordinary requests are not counted, and still answered.
     expect((await gql(base, UNREAD, {}, user, from)).status).toBe(200);
   });
 
