@@ -21,10 +21,11 @@ describe.each(BACKENDS)('seen and read (%s)', (backend) => {
   });
   afterAll(() => t.close());
 
-  const emit = async (user: string, n: number) => {
+  /** Emits one notification to `user`; its id. */
+  const emit = async (user: string) => {
     const r = await t.execute(Emit, { input: { recipientIds: [user], title: 'hello' } }, producer);
     expect(r.errors).toBeUndefined();
-    return Array.from({ length: n }, () => r).map((x) => x.data?.emitNotification.deliveries[0]?.notification?.id ?? '');
+    return r.data?.emitNotification.deliveries[0]?.notification?.id ?? '';
   };
   /** The counts as COUNT(*) over the rows: what the kept counters must always equal. */
   const counted = async (user: string) => {
@@ -39,8 +40,9 @@ describe.each(BACKENDS)('seen and read (%s)', (backend) => {
     const tabs = await Promise.all([t.subscribe(EVENTS, {}, { token }), t.subscribe(EVENTS, {}, { token })]);
     for (const tab of tabs) expect((await tab.take<Event>(1))[0]?.data.inboxEvents).toMatchObject({ unreadCount: 0, unseenCount: 0 });
 
-    const ids = [...(await emit(user, 1)), ...(await emit(user, 1)), ...(await emit(user, 1))];
-    const [a = '', b = '', c = ''] = ids;
+    const a = await emit(user);
+    const b = await emit(user);
+    await emit(user);
     expect(await counts(token)).toEqual({ unreadCount: 3, unseenCount: 3 });
 
     // Opening the list: everything seen, nothing read.
@@ -49,7 +51,7 @@ describe.each(BACKENDS)('seen and read (%s)', (backend) => {
     expect(await counts(token)).toEqual(await counted(user));
 
     // A new one is unseen; reading it sees it; marking it unread keeps it seen.
-    const [d = ''] = await emit(user, 1);
+    const d = await emit(user);
     expect(await counts(token)).toEqual({ unreadCount: 4, unseenCount: 1 });
     expect((await t.execute(MarkRead, { ids: [d] }, token)).data?.markNotificationsRead.unreadCount).toBe(3);
     expect(await counts(token)).toEqual({ unreadCount: 3, unseenCount: 0 });
@@ -57,7 +59,7 @@ describe.each(BACKENDS)('seen and read (%s)', (backend) => {
     expect(await counts(token)).toEqual({ unreadCount: 4, unseenCount: 0 });
 
     // Archived ones count for neither; deleting an unread one moves only the unread count.
-    const [e = ''] = await emit(user, 1);
+    const e = await emit(user);
     await t.execute(Archive, { ids: [e] }, token);
     expect(await counts(token)).toEqual({ unreadCount: 4, unseenCount: 0 });
     await t.execute(Delete, { ids: [a] }, token);
@@ -80,14 +82,13 @@ describe.each(BACKENDS)('seen and read (%s)', (backend) => {
       expect(last).toEqual({ __typename: 'UnreadCountChangedEvent', unreadCount: 0, unseenCount: 0 });
       expect(await tab.quietFor(200)).toBe(true);
     }
-    expect(c).not.toBe('');
   });
 
   it('marks a list of ids seen, all or nothing, leaving them unread', async () => {
     const user = 'seen-ids';
     const token = await t.token(user);
-    const [a = ''] = await emit(user, 1);
-    const [b = ''] = await emit(user, 1);
+    const a = await emit(user);
+    const b = await emit(user);
     const missing = await t.execute(MarkSeen, { ids: [a, crypto.randomUUID()] }, token);
     expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(await counts(token)).toEqual({ unreadCount: 2, unseenCount: 2 });
