@@ -21,6 +21,7 @@ import { Hub } from './delivery/hub.ts';
 import { createLocalPresence, createRedisPresence } from './delivery/presence.ts';
 import { SseRegistry } from './delivery/sse.ts';
 import { ErrorCode, isDatabaseUnavailable } from './errors.ts';
+import { createCallers } from './http/callers.ts';
 import { corsPolicy } from './http/cors.ts';
 import { createGraphqlEndpoint, type EndpointStats } from './http/graphql.ts';
 import { createFrontDoor } from './http/handler.ts';
@@ -230,7 +231,6 @@ export async function createApp(options: AppOptions): Promise<App> {
       }),
       ...useSchemaExposure({ introspection: config.INTROSPECTION_ENABLED ?? !production, suggestions: !production }),
       useUserRateLimits({
-        queries: limit.RATE_LIMIT_USER_QUERIES,
         mutations: limit.RATE_LIMIT_USER_MUTATIONS,
         streamOpens: limit.RATE_LIMIT_STREAM_OPENS_PER_USER,
       }),
@@ -291,7 +291,21 @@ export async function createApp(options: AppOptions): Promise<App> {
     graphqlPath: GRAPHQL_PATH,
     streamPath: STREAM_PATH,
     cors: corsPolicy(config.CORS_ORIGINS),
-    maxBodyBytes: config.MAX_REQUEST_BODY_BYTES,
+    callers: createCallers({
+      authenticator,
+      producer: {
+        maxBodyBytes: config.MAX_REQUEST_BODY_BYTES,
+        bodySetting: 'MAX_REQUEST_BODY_BYTES',
+        maxTokens: config.MAX_DOCUMENT_TOKENS,
+      },
+      others: {
+        maxBodyBytes: config.USER_MAX_REQUEST_BODY_BYTES,
+        bodySetting: 'USER_MAX_REQUEST_BODY_BYTES',
+        maxTokens: config.USER_MAX_DOCUMENT_TOKENS,
+      },
+      userRequests: limit.RATE_LIMIT_USER_REQUESTS,
+      anonymousRequests: limit.RATE_LIMIT_ANONYMOUS_REQUESTS_PER_IP,
+    }),
     maxVariablesBytes: config.MAX_VARIABLES_BYTES,
     graphql,
     yoga,

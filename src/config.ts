@@ -184,6 +184,18 @@ const schema = z.object({
    */
   MAX_DOCUMENT_TOKENS: z.coerce.number().int().min(100).default(20_000),
   /**
+   * Largest request body from a caller without the emit scope (a user, or no credential; 413
+   * beyond, from Content-Length before reading). A user's largest operation, 1,000 ids inline or in
+   * variables, is about 42 KB; a document of 10,000 aliases is 190 KB.
+   */
+  USER_MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).default(65_536),
+  /**
+   * Lexical tokens allowed in a document from a caller without the emit scope
+   * (GRAPHQL_PARSE_FAILED beyond). Herald's user documents and GraphiQL's introspection use under
+   * 200; 1,000 ids written inline about 1,050.
+   */
+  USER_MAX_DOCUMENT_TOKENS: z.coerce.number().int().min(100).default(2_500),
+  /**
    * Characters allowed in a GraphQL document, compared before the lexer starts
    * (GRAPHQL_PARSE_FAILED). The default holds the largest emit written inline (10,000 recipient ids
    * of 255 characters, a 10,000-character body, 16 KiB of `data`: about 2.6 million).
@@ -291,8 +303,17 @@ const schema = z.object({
    * inbox). An emit is all or nothing: if any of its recipients is over, nothing is stored.
    */
   RATE_LIMIT_RECIPIENT: rateLimit.prefault('1000/60'),
-  /** Queries per window per signed-in user (producers are limited by RATE_LIMIT_PRODUCER_RECIPIENTS instead). */
-  RATE_LIMIT_USER_QUERIES: rateLimit.prefault('1200/60'),
+  /**
+   * GraphQL requests per window per signed-in user (not producers: their emits are counted by
+   * recipients), each counted before its body is read, whatever it turns out to be: a query, a
+   * mutation, a subscription, or a document refused as invalid or over a limit.
+   */
+  RATE_LIMIT_USER_REQUESTS: rateLimit.prefault('1200/60'),
+  /**
+   * GraphQL requests without a valid credential per window per client address, counted before the
+   * body is read (all they can do is introspect where that is on, and be refused).
+   */
+  RATE_LIMIT_ANONYMOUS_REQUESTS_PER_IP: rateLimit.prefault('6000/60'),
   /** Mutations per window per signed-in user (not producers). */
   RATE_LIMIT_USER_MUTATIONS: rateLimit.prefault('600/60'),
   /** Subscription streams a user may open per window (each subscription, and each single-connection reservation). */
@@ -306,6 +327,16 @@ const schema = z.object({
   RATE_LIMIT_RESERVATIONS_PER_USER: rateLimit.prefault('60/60'),
   /** Single-connection reservations (PUT /graphql/stream) per window per client address, signed in or not. */
   RATE_LIMIT_RESERVATIONS_PER_IP: rateLimit.prefault('600/60'),
+  /**
+   * The limits of a user's own requests (RATE_LIMIT_USER_REQUESTS, _USER_MUTATIONS,
+   * _STREAM_OPENS_PER_USER, _RESERVATIONS_PER_USER), P points per S seconds, also hold over every
+   * second: at most P/S times this in one second (at least 10), so that a client cannot spend a
+   * window's budget in its first moment (1,200 queries at full speed held every other client's
+   * answers back).
+   * Refused with the same RATE_LIMITED, the limit's name and a Retry-After of 1 s. 0: the windows
+   * of the settings only.
+   */
+  RATE_LIMIT_BURST_FACTOR: z.coerce.number().min(0).max(1000).default(2),
   /**
    * A 429 (RATE_LIMITED, TOO_MANY_CONNECTIONS) is answered after this long (at most its
    * Retry-After), so that a client retrying as soon as it is answered makes one attempt per delay

@@ -79,7 +79,8 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
       method: req.method ?? 'GET',
       headers: headersOf(req),
     });
-    const enveloped = yoga.getEnveloped({ request, params });
+    // `req` as in Yoga's node adapter: plugins reach Node's request the same way on both paths.
+    const enveloped = yoga.getEnveloped({ request, params, req });
     // A client asking for an event stream only gets its single result as one event, as from Yoga;
     // but a rate-limit refusal is answered 429 with Retry-After before any stream starts, so that
     // an EventSource or graphql-sse client sees the status rather than a stream that ends at once.

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type RateLimit, type Refusal, refusalMessage } from '../ratelimit/limits.ts';
+import type { Callers, RequestBounds } from './callers.ts';
 import { type CorsPolicy, corsHeaders, originAllowed, preflightHeaders } from './cors.ts';
 import type { GraphqlEndpoint, Headers } from './graphql.ts';
 import { acceptsAnyResult, acceptsEventStream, jsonResponseType } from './negotiate.ts';
@@ -28,7 +29,8 @@ export interface FrontDoorOptions {
   graphqlPath: string;
   streamPath: string;
   cors: CorsPolicy;
-  maxBodyBytes: number;
+  /** Who is asking, counted against their rate limit, and what they may send (callers.ts). */
+  callers: Callers;
   /** MAX_VARIABLES_BYTES: a body's or URL's `variables` over this are refused (413) before they are parsed. */
   maxVariablesBytes: number;
   graphql: GraphqlEndpoint;
@@ -102,23 +104,16 @@ export function createFrontDoor(options: FrontDoorOptions) {
       return;
     }
 
-    const counted = addressLimitsOf(req, url, options);
-    if (counted.length === 0) {
-      serve(req, res, url, headers);
-      return;
-    }
     const address = clientAddress(req, options.trustProxy);
-    void firstRefusal(counted, address).then(
-      (refusal) => {
-        if (!refusal) {
-          serve(req, res, url, headers);
-          return;
-        }
-        rateLimited(req, res, refusal, headers);
-      },
-      // Never expected (the limits fall back to memory when Redis fails): serve rather than refuse.
-      () => serve(req, res, url, headers),
-    );
+    // Both count, whichever refuses (a client hammering a refused limit stays refused).
+    void Promise.all([
+      firstRefusal(addressLimitsOf(req, url, options), address).catch(() => null),
+      options.callers.admit(req, url.query, address),
+    ]).then(([refusal, admission]) => {
+      const refused = refusal ?? admission.refused;
+      if (refused) rateLimited(req, res, refused, headers);
+      else if (admission.refused === null) serve(req, res, url, headers, admission.bounds);
+    });
   };
 
   /** 429 RATE_LIMITED with Retry-After, after RATE_LIMIT_REFUSAL_DELAY_MS (refusal.ts). */
@@ -157,7 +152,7 @@ export function createFrontDoor(options: FrontDoorOptions) {
     );
   }
 
-  function serve(req: IncomingMessage, res: ServerResponse, url: ReturnType<typeof splitUrl>, headers: Headers) {
+  function serve(req: IncomingMessage, res: ServerResponse, url: ReturnType<typeof splitUrl>, headers: Headers, bounds: RequestBounds) {
     const toYoga = (request: IncomingMessage) => {
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
       yoga(request, res);
@@ -169,13 +164,13 @@ export function createFrontDoor(options: FrontDoorOptions) {
         return;
       }
       const length = Number(req.headers['content-length']);
-      if (length > options.maxBodyBytes) {
-        tooLarge(req, res, options.maxBodyBytes, headers);
+      if (length > bounds.maxBodyBytes) {
+        tooLarge(req, res, bounds, headers, DRAIN_BYTES);
         return;
       }
-      void readBody(req, options.maxBodyBytes).then((body) => {
+      void readBody(req, bounds.maxBodyBytes).then((body) => {
         if (!body.ok) {
-          if (body.reason === 'too-large') tooLarge(req, res, options.maxBodyBytes, headers);
+          if (body.reason === 'too-large') tooLarge(req, res, bounds, headers, null);
           else res.destroy();
           return;
         }
@@ -319,10 +314,22 @@ function variablesTooLarge(res: ServerResponse, limit: number) {
  * 413 at once, while the client may still be sending. What it still sends is read and dropped for
  * a moment, so that it reads the 413 instead of a reset or EPIPE (closing a socket with unread data
  * resets it; a `Connection: close` made clients fail writing under load), then the connection is
- * cut, however much is still coming: memory never holds more than the limit.
+ * cut after 2 s; and for a body refused from its Content-Length, once `drainAtMost` bytes have
+ * been dropped, so that a client sending 5 MB bodies in a loop costs the reading of a part of each,
+ * never the whole body.
  */
-function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number, headers: Headers) {
-  refuse(res, 413, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${limit} bytes (MAX_REQUEST_BODY_BYTES).`, headers);
+/** What a refused body may still send before its connection is cut (time enough to read the 413). */
+const DRAIN_BYTES = 1024 * 1024;
+
+function tooLarge(req: IncomingMessage, res: ServerResponse, bounds: RequestBounds, headers: Headers, drainAtMost: number | null) {
+  refuse(res, 413, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${bounds.maxBodyBytes} bytes (${bounds.bodySetting}).`, headers);
+  if (drainAtMost !== null) {
+    let dropped = 0;
+    req.on('data', (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > drainAtMost) req.destroy();
+    });
+  }
   req.resume();
   setTimeout(() => req.destroy(), 2_000).unref();
 }

@@ -28,10 +28,29 @@ export function useDocumentLimits(limits: DocumentLimits): Plugin[] {
  */
 function useTokenLimit(maxTokens: number): Plugin {
   return {
-    onParse({ parseFn, setParseFn }) {
-      setParseFn((source, options) => parseFn(source, { ...options, maxTokens }));
+    onParse({ context, parseFn, setParseFn }) {
+      const limit = requestOf(context);
+      const tokens = (limit && tokenBounds.get(limit)) ?? maxTokens;
+      setParseFn((source, options) => parseFn(source, { ...options, maxTokens: tokens }));
     },
   };
+}
+
+/** Token bounds the front door set per request (http/callers.ts), keyed by Node's request. */
+const tokenBounds = new WeakMap<object, number>();
+
+/**
+ * Bounds the tokens of the document this request carries (tighter than MAX_DOCUMENT_TOKENS for
+ * callers without the emit scope). The request is Node's IncomingMessage, which the fast path and
+ * Yoga's node adapter both put in the context as `req`.
+ */
+export function limitDocumentTokens(req: object, maxTokens: number): void {
+  tokenBounds.set(req, maxTokens);
+}
+
+function requestOf(context: object): object | undefined {
+  const req: unknown = 'req' in context ? context.req : undefined;
+  return typeof req === 'object' && req !== null ? req : undefined;
 }
 
 function useNestingGuard(): Plugin {

@@ -70,40 +70,82 @@ export function defineRateScripts(redis: Redis) {
 }
 
 /**
- * One rate limit (`<points>/<seconds>` per key, a fixed window) on rate-limiter-flexible: in this
- * process's memory (embedded), or in Redis under `<prefix>:rl:<limit>:<key>` so every instance
- * shares it. While Redis is not ready, the limiter's `insuranceLimiter` (the same limit in this
- * instance's memory) counts instead: requests keep being answered, each instance limiting on its
- * own until Redis is back. `off`: everything passes.
+ * A rate limit: one or more fixed windows over the same key, each `<points>/<seconds>`, all of
+ * which a request must fit (RATE_LIMIT_* and its burst window, limits.ts). A refusal names the
+ * window that refused.
  */
 export class RateLimit {
-  /** Null when the limit is off. */
+  private readonly windows: FixedWindow[];
+
+  constructor(
+    readonly name: string,
+    /** What it counts, for messages: "notifications per recipient". */
+    readonly counted: string,
+    settings: readonly RateLimitSetting[],
+    store: { redis: Redis; prefix: string } | null,
+  ) {
+    this.windows = settings.flatMap((setting, i) =>
+      setting ? [new FixedWindow(i === 0 ? name : `${name}:${setting.seconds}s`, name, counted, setting, store)] : [],
+    );
+  }
+
+  /** Counts one point for `key` in every window (at once: one round trip); refused by any window that is over. */
+  async consume(key: string): Promise<Refusal | null> {
+    const [only, ...more] = this.windows;
+    if (!only) return null;
+    if (more.length === 0) return only.consume(key);
+    const refusals = await Promise.all(this.windows.map((window) => window.consume(key)));
+    return refusals.find((refusal) => refusal !== null) ?? null;
+  }
+
+  /** Counts `points` for each key in every window, all or nothing (see FixedWindow.charge). */
+  async charge(keys: readonly string[], points: number): Promise<Charge> {
+    const [only, ...more] = this.windows;
+    if (!only) return { refused: null, refund: async () => {} };
+    if (more.length === 0) return only.charge(keys, points);
+    const charges = await Promise.all(this.windows.map((window) => window.charge(keys, points)));
+    const refund = async () => {
+      await Promise.all(charges.map((charge) => (charge.refused === null ? charge.refund() : undefined)));
+    };
+    const refused = charges.find((charge) => charge.refused !== null)?.refused ?? null;
+    if (refused === null) return { refused: null, refund };
+    await refund();
+    return { refused };
+  }
+}
+
+/**
+ * One fixed window (`<points>/<seconds>` per key) on rate-limiter-flexible: in this
+ * process's memory (embedded), or in Redis under `<prefix>:rl:<window>:<key>` so every instance
+ * shares it. While Redis is not ready, the limiter's `insuranceLimiter` (the same limit in this
+ * instance's memory) counts instead: requests keep being answered, each instance limiting on its
+ * own until Redis is back.
+ */
+class FixedWindow {
   private readonly on: {
     points: number;
     seconds: number;
     /** The limiter in embedded mode; with Redis, its insurance. */
     memory: RateLimiterMemory;
     redis: { client: Redis; limiter: RateLimiterRedis } | null;
-  } | null;
+  };
 
   constructor(
-    readonly name: string,
-    /** What it counts, for messages: "notifications per recipient". */
-    readonly counted: string,
-    setting: RateLimitSetting,
+    /** The window's key prefix: the limit's name, with its length for a second window. */
+    keyName: string,
+    /** The limit's setting name, for refusals. */
+    private readonly name: string,
+    private readonly counted: string,
+    setting: { points: number; seconds: number },
     store: { redis: Redis; prefix: string } | null,
   ) {
-    if (!setting) {
-      this.on = null;
-      return;
-    }
     const options = { points: setting.points, duration: setting.seconds };
-    const memory = new RateLimiterMemory({ ...options, keyPrefix: name });
+    const memory = new RateLimiterMemory({ ...options, keyPrefix: keyName });
     const limiter = store
       ? new RateLimiterRedis({
           ...options,
           storeClient: store.redis,
-          keyPrefix: `${store.prefix}:rl:${name}`,
+          keyPrefix: `${store.prefix}:rl:${keyName}`,
           // Not ready (down, reconnecting): straight to the insurance limiter instead of waiting.
           rejectIfRedisNotReady: true,
           insuranceLimiter: memory,
@@ -117,7 +159,6 @@ export class RateLimit {
    * so a client that keeps hammering stays refused until its window ends, never longer).
    */
   async consume(key: string): Promise<Refusal | null> {
-    if (!this.on) return null;
     try {
       await (this.on.redis?.limiter ?? this.on.memory).consume(key, 1);
       return null;
@@ -135,7 +176,7 @@ export class RateLimit {
    */
   async charge(keys: readonly string[], points: number): Promise<Charge> {
     const on = this.on;
-    if (!on || keys.length === 0) return { refused: null, refund: async () => {} };
+    if (keys.length === 0) return { refused: null, refund: async () => {} };
     if (on.redis && on.redis.client.status === 'ready') {
       try {
         return await this.chargeRedis(on.redis.client, on.redis.limiter, keys, points, on);
@@ -199,8 +240,8 @@ export class RateLimit {
     return {
       limit: this.name,
       counted: this.counted,
-      points: this.on?.points ?? 0,
-      seconds: this.on?.seconds ?? 0,
+      points: this.on.points,
+      seconds: this.on.seconds,
       retryAfter: Math.max(1, Math.ceil(msBeforeNext / 1000)),
     };
   }

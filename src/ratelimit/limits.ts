@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { Config } from '../config.ts';
+import type { Config, RateLimitSetting } from '../config.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { defineRateScripts, RateLimit, type Refusal } from './limiter.ts';
@@ -10,7 +10,8 @@ export { RateLimit, type Refusal } from './limiter.ts';
 export const RATE_LIMIT_NAMES = [
   'RATE_LIMIT_PRODUCER_RECIPIENTS',
   'RATE_LIMIT_RECIPIENT',
-  'RATE_LIMIT_USER_QUERIES',
+  'RATE_LIMIT_USER_REQUESTS',
+  'RATE_LIMIT_ANONYMOUS_REQUESTS_PER_IP',
   'RATE_LIMIT_USER_MUTATIONS',
   'RATE_LIMIT_STREAM_OPENS_PER_USER',
   'RATE_LIMIT_STREAM_OPENS_PER_IP',
@@ -42,11 +43,16 @@ export function createRateLimits(config: Config, log: Pick<Logger, 'warn' | 'inf
   const anyOn = RATE_LIMIT_NAMES.some((name) => config[name] !== null);
   const redis = config.REDIS_URL && anyOn ? connect(config.REDIS_URL, log) : null;
   const store = redis ? { redis, prefix: config.REDIS_PREFIX } : null;
-  const make = (name: RateLimitName, counted: string) => new RateLimit(name, counted, config[name], store);
+  const make = (name: RateLimitName, counted: string) => {
+    const setting = config[name];
+    const burst = BURSTY.has(name) ? burstWindow(setting, config.RATE_LIMIT_BURST_FACTOR) : null;
+    return new RateLimit(name, counted, [setting, burst], store);
+  };
   const limit: Record<RateLimitName, RateLimit> = {
     RATE_LIMIT_PRODUCER_RECIPIENTS: make('RATE_LIMIT_PRODUCER_RECIPIENTS', 'recipients per producer'),
     RATE_LIMIT_RECIPIENT: make('RATE_LIMIT_RECIPIENT', 'notifications per recipient'),
-    RATE_LIMIT_USER_QUERIES: make('RATE_LIMIT_USER_QUERIES', 'queries per user'),
+    RATE_LIMIT_USER_REQUESTS: make('RATE_LIMIT_USER_REQUESTS', 'requests per user'),
+    RATE_LIMIT_ANONYMOUS_REQUESTS_PER_IP: make('RATE_LIMIT_ANONYMOUS_REQUESTS_PER_IP', 'requests without credentials per client address'),
     RATE_LIMIT_USER_MUTATIONS: make('RATE_LIMIT_USER_MUTATIONS', 'mutations per user'),
     RATE_LIMIT_STREAM_OPENS_PER_USER: make('RATE_LIMIT_STREAM_OPENS_PER_USER', 'stream opens per user'),
     RATE_LIMIT_STREAM_OPENS_PER_IP: make('RATE_LIMIT_STREAM_OPENS_PER_IP', 'stream opens per client address'),
@@ -86,6 +92,34 @@ export function createRateLimits(config: Config, log: Pick<Logger, 'warn' | 'inf
       redis?.disconnect();
     },
   };
+}
+
+/**
+ * The limits that also hold over every second: a user's own requests, charged a point at a time.
+ * Not a producer's (a service: a 10,000-recipient emit is one request), nor an inbox's (its
+ * notifications come in bursts: an outage's alerts; refusing one makes its producer retry), nor
+ * an address's (many people: an office behind one NAT, every tab reconnecting at once after a
+ * restart).
+ */
+const BURSTY: ReadonlySet<RateLimitName> = new Set([
+  'RATE_LIMIT_USER_REQUESTS',
+  'RATE_LIMIT_USER_MUTATIONS',
+  'RATE_LIMIT_STREAM_OPENS_PER_USER',
+  'RATE_LIMIT_RESERVATIONS_PER_USER',
+]);
+
+/** Fewest points a burst window allows in its second: a page's first requests come together. */
+const MIN_BURST_POINTS = 10;
+
+/**
+ * The one-second window beside a limit of `points` per `seconds` (RATE_LIMIT_BURST_FACTOR): the
+ * limit's average rate times `factor`, at least MIN_BURST_POINTS. Null when it would not bind
+ * (off, a window of a second already, or as many points as the limit itself).
+ */
+export function burstWindow(setting: RateLimitSetting, factor: number): RateLimitSetting {
+  if (!setting || factor <= 0 || setting.seconds <= 1) return null;
+  const points = Math.max(Math.ceil((setting.points / setting.seconds) * factor), MIN_BURST_POINTS);
+  return points < setting.points ? { points, seconds: 1 } : null;
 }
 
 /** What a RATE_LIMITED error says: the limit, its setting, and when to retry. */

@@ -11,7 +11,7 @@ import { Cluster, type Instance } from '../helpers/cluster.ts';
 
 // Issue 11 item 6 (an unauthenticated client can exhaust the server's memory) and the deep-literal
 // crash. Herald runs as a real server process here (NODE_ENV=production, PostgreSQL + Redis when
-// available), so "the server stays up" means the process is alive and answering. Limits (defaults): MAX_REQUEST_BODY_BYTES 4 MiB, checked before the body is
+// available), so "the server stays up" means the process is alive and answering. Limits (defaults): MAX_REQUEST_BODY_BYTES 4 MiB for producers (USER_MAX_REQUEST_BODY_BYTES, 64 KiB, for everyone else), checked before the body is
 // read (413 PAYLOAD_TOO_LARGE); MAX_DOCUMENT_TOKENS 20,000 (5,000 until issue 13), checked before the document is parsed
 // into an AST (GRAPHQL_PARSE_FAILED: 400 when the client accepts application/graphql-response+json,
 // as GraphQL over HTTP says; these tests ask for it where they expect a 400).
@@ -27,6 +27,10 @@ import { Cluster, type Instance } from '../helpers/cluster.ts';
 
 const MAX_BODY = 4 * 1024 * 1024;
 const MAX_TOKENS = 20_000;
+/** USER_MAX_REQUEST_BODY_BYTES: the body limit of everyone but producers (tokens with the emit scope). */
+const USER_MAX_BODY = 64 * 1024;
+/** A producer's token: producers may send the API's largest requests, the limits above. */
+const PRODUCER = signToken(TEST_SECRET, { sub: 'limits-producer', scope: EMIT_SCOPE });
 
 interface Answer {
   status: number;
@@ -60,16 +64,22 @@ function collect(res: IncomingMessage): Promise<Answer> {
  * answer as soon as one arrives, rejects when none arrives within 10 s. Errors writing after the
  * answer (the server closed the connection on a refused body) are expected and ignored.
  */
-function postIncomplete(
+async function postIncomplete(
   url: string,
   headers: Record<string, string | number>,
   write: (req: ClientRequest, answered: () => boolean) => Promise<void>,
+  token: string | null = null,
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = request(`${url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
     });
     const timer = setTimeout(() => {
       req.destroy();
@@ -148,24 +158,43 @@ describe('request limits', () => {
     expect(await postJson(herald.url, { query: '{ __typename }' })).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
   }
 
-  it('a Content-Length over the limit is answered 413 before the body is sent', async () => {
-    const answer = await postIncomplete(herald.url, { 'content-length': MAX_BODY + 1 }, async (req) => {
-      req.write('{"query":"{ __typename }","variables":{"pad":"');
-    });
+  it.each([
+    ['a producer', MAX_BODY, 'MAX_REQUEST_BODY_BYTES'],
+    ['a caller without credentials', USER_MAX_BODY, 'USER_MAX_REQUEST_BODY_BYTES'],
+  ])('a Content-Length over the limit of %s is answered 413 before the body is sent', async (who, limit, setting) => {
+    const token = who === 'a producer' ? await PRODUCER : null;
+    const answer = await postIncomplete(
+      herald.url,
+      { 'content-length': limit + 1 },
+      async (req) => {
+        req.write('{"query":"{ __typename }","variables":{"pad":"');
+      },
+      token,
+    );
     expect(answer.status).toBe(413);
     expect(answer.body?.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(answer.body?.errors?.[0]?.message).toContain(`${limit} bytes (${setting})`);
     await expectServerUp();
   });
 
-  it('a chunked body (no Content-Length) is answered 413 once it passes the limit', async () => {
-    const chunk = 'x'.repeat(64 * 1024);
-    const answer = await postIncomplete(herald.url, {}, async (req, answered) => {
-      req.write('{"query":"{ __typename }","variables":{"pad":"');
-      // Up to four times the limit, and never the end of the body: only the limit can answer it.
-      for (let sent = 0; sent < 4 * MAX_BODY && !answered(); sent += chunk.length) {
-        if (!req.write(chunk)) await new Promise((resolve) => req.once('drain', resolve));
-      }
-    });
+  it.each([
+    ['a producer', MAX_BODY],
+    ['a caller without credentials', USER_MAX_BODY],
+  ])('a chunked body (no Content-Length) from %s is answered 413 once it passes the limit', async (who, limit) => {
+    const token = who === 'a producer' ? await PRODUCER : null;
+    const chunk = 'x'.repeat(16 * 1024);
+    const answer = await postIncomplete(
+      herald.url,
+      {},
+      async (req, answered) => {
+        req.write('{"query":"{ __typename }","variables":{"pad":"');
+        // Up to four times the limit, and never the end of the body: only the limit can answer it.
+        for (let sent = 0; sent < 4 * limit && !answered(); sent += chunk.length) {
+          if (!req.write(chunk)) await new Promise((resolve) => req.once('drain', resolve));
+        }
+      },
+      token,
+    );
     expect(answer.status).toBe(413);
     expect(answer.body?.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
     await expectServerUp();
@@ -173,7 +202,7 @@ describe('request limits', () => {
 
   it('a document over the token limit is refused with GRAPHQL_PARSE_FAILED', async () => {
     // `{`, 21,000 × `__typename`, `}`: 21,002 tokens in 231 KB.
-    const answer = await postJson(herald.url, { query: `{ ${'__typename '.repeat(21_000)}}` }, undefined, GRAPHQL_RESPONSE);
+    const answer = await postJson(herald.url, { query: `{ ${'__typename '.repeat(21_000)}}` }, await PRODUCER, GRAPHQL_RESPONSE);
     expect(answer.status).toBe(400);
     expect(answer.body?.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
     await expectServerUp();
@@ -182,7 +211,7 @@ describe('request limits', () => {
   it('a document of exactly the token limit is executed', async () => {
     // `{`, 6,666 × `aN: __typename` (3 tokens each), `}`: 20,000 tokens.
     const fields = Array.from({ length: (MAX_TOKENS - 2) / 3 }, (_, i) => `a${i}: __typename`);
-    const answer = await postJson(herald.url, { query: `{ ${fields.join(' ')} }` });
+    const answer = await postJson(herald.url, { query: `{ ${fields.join(' ')} }` }, await PRODUCER);
     expect(answer.status).toBe(200);
     expect(answer.body?.errors).toBeUndefined();
     expect(Object.keys(answer.body?.data ?? {})).toHaveLength(fields.length);
@@ -236,7 +265,8 @@ describe('request limits', () => {
     await expectServerUp();
   });
 
-  it('100 distinct documents of ~3.9 MB, unauthenticated, are refused and the server stays up', async () => {
+  it("100 distinct documents of ~3.9 MB, with a producer's token, are refused and the server stays up", async () => {
+    const token = await PRODUCER;
     // ~1.95 million tokens each, just under the body limit: refused by the token limit, never parsed.
     const document = (i: number) => `query Q${i} { ${'a '.repeat(1_950_000)}}`;
     expect(Buffer.byteLength(JSON.stringify({ query: document(99) }))).toBeLessThan(MAX_BODY);
@@ -244,7 +274,7 @@ describe('request limits', () => {
     const next = { i: 0 };
     const worker = async () => {
       for (let i = next.i++; i < 100; i = next.i++) {
-        const answer = await postJson(herald.url, { query: document(i) }, undefined, GRAPHQL_RESPONSE);
+        const answer = await postJson(herald.url, { query: document(i) }, token, GRAPHQL_RESPONSE);
         statuses.push(answer.status);
       }
     };

@@ -36,6 +36,9 @@ describe('query limits (production defaults)', () => {
 
   const ask = (query: string, variables?: unknown, accept?: string) =>
     post(herald.url, { query, variables }, { token: user, ...(accept ? { accept } : {}) });
+  /** The same as a producer: only producers may send documents this large (USER_MAX_REQUEST_BODY_BYTES, USER_MAX_DOCUMENT_TOKENS). */
+  const askAsProducer = (query: string, variables?: unknown, accept?: string) =>
+    post(herald.url, { query, variables }, { token: producer, ...(accept ? { accept } : {}) });
   const aliases = (n: number, field = 'unreadCount') => `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
 
   function expectRefused(answer: Answer, code: string, message: RegExp) {
@@ -44,15 +47,31 @@ describe('query limits (production defaults)', () => {
     expect(answer.body?.errors?.[0]?.message).toMatch(message);
   }
 
-  it('10,000 aliases of unreadCount are refused at once (30,002 tokens: GRAPHQL_PARSE_FAILED, 400)', async () => {
+  it("a user's 10,000 aliases are refused from the request's size, unread (413 USER_MAX_REQUEST_BODY_BYTES)", async () => {
     const answer = await ask(aliases(10_000), undefined, GRAPHQL_RESPONSE);
+    expect(answer.status).toBe(413);
+    expectRefused(answer, 'PAYLOAD_TOO_LARGE', /65536 bytes \(USER_MAX_REQUEST_BODY_BYTES\)/);
+    expect(answer.ms).toBeLessThan(5_000);
+  });
+
+  it("a user's document over 2,500 tokens is refused (USER_MAX_DOCUMENT_TOKENS); 2,500 are answered", async () => {
+    const typenames = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: __typename`).join(' ')} }`;
+    const ok = await ask(typenames(832)); // 2 + 832 x 3 = 2,498 tokens
+    expect(ok.body?.errors, ok.text.slice(0, 300)).toBeUndefined();
+    const refused = await ask(`{ __typename __typename __typename ${typenames(832).slice(1)}`, undefined, GRAPHQL_RESPONSE);
+    expect(refused.status).toBe(400);
+    expectRefused(refused, 'GRAPHQL_PARSE_FAILED', /contains more th.. 2500 tokens/);
+  });
+
+  it("a producer's 10,000 aliases of unreadCount are refused at once (30,002 tokens: GRAPHQL_PARSE_FAILED, 400)", async () => {
+    const answer = await askAsProducer(aliases(10_000), undefined, GRAPHQL_RESPONSE);
     expect(answer.status).toBe(400);
     expectRefused(answer, 'GRAPHQL_PARSE_FAILED', /contains more th.. 20000 tokens/);
     expect(answer.ms).toBeLessThan(5_000);
   });
 
-  it('6,000 aliases (within the token limit) are refused by the alias limit, nothing executed', async () => {
-    const answer = await ask(aliases(6_000), undefined, GRAPHQL_RESPONSE);
+  it("a producer's 6,000 aliases (within its token limit) are refused by the alias limit, nothing executed", async () => {
+    const answer = await askAsProducer(aliases(6_000), undefined, GRAPHQL_RESPONSE);
     expect(answer.status).toBe(400);
     expectRefused(answer, 'GRAPHQL_VALIDATION_FAILED', /Aliases limit of 15 exceeded, found 6000/);
     expect(answer.ms).toBeLessThan(5_000);
@@ -113,20 +132,20 @@ describe('query limits (production defaults)', () => {
     expectRefused(await ask(`{ ${page('a')} ${page('b')} } ${fields}`), 'GRAPHQL_VALIDATION_FAILED', /Cost limit of 20000 exceeded/);
   });
 
-  it('tokens: a document of 20,000 tokens is answered, 20,001 refused', async () => {
+  it("tokens: a producer's document of 20,000 tokens is answered, 20,001 refused", async () => {
     // `{`, n × `aN: __typename` (3 tokens each; __typename is free of the alias limit), `}`.
     const typenames = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: __typename`).join(' ')} }`;
-    const ok = await ask(typenames(6_666));
+    const ok = await askAsProducer(typenames(6_666));
     expect(ok.body?.errors, ok.text.slice(0, 300)).toBeUndefined();
     expect(Object.keys(ok.body?.data ?? {})).toHaveLength(6_666);
-    const refused = await ask(`{ __typename ${typenames(6_666).slice(1)}`, undefined, GRAPHQL_RESPONSE);
+    const refused = await askAsProducer(`{ __typename ${typenames(6_666).slice(1)}`, undefined, GRAPHQL_RESPONSE);
     expect(refused.status).toBe(400);
     expectRefused(refused, 'GRAPHQL_PARSE_FAILED', /contains more th.. 20000 tokens/);
   });
 
-  it('characters: a document over 3,000,000 characters is refused before it is read', async () => {
+  it("characters: a producer's document over 3,000,000 characters is refused before it is read", async () => {
     const query = `{ presence(userIds: ["${'x'.repeat(3_000_000)}"]) { online } }`;
-    const answer = await ask(query, undefined, GRAPHQL_RESPONSE);
+    const answer = await askAsProducer(query, undefined, GRAPHQL_RESPONSE);
     expect(answer.status).toBe(400);
     expectRefused(answer, 'GRAPHQL_PARSE_FAILED', /Character limit of 3000000 exceeded/);
   });
@@ -134,22 +153,26 @@ describe('query limits (production defaults)', () => {
   it.each([
     { name: 'a 3.5 MB unused variable of numbers', variables: { pad: Array.from({ length: 1_750_000 }, () => 0) }, key: 'variables' },
     { name: 'the same behind an escaped key', variables: { pad: Array.from({ length: 1_750_000 }, () => 0) }, key: '\\u0076ariables' },
-  ])('variables: $name is refused with 413 before it is parsed', async ({ variables, key }) => {
+  ])("variables: a producer's $name is refused with 413 before it is parsed", async ({ variables, key }) => {
     const raw = `{"query":"{ unreadCount }","${key}":${JSON.stringify(variables)}}`;
     expect(raw.length).toBeGreaterThan(3 * 1024 * 1024);
-    const answer = await post(herald.url, { raw }, { token: user });
+    const answer = await post(herald.url, { raw }, { token: producer });
     expect(answer.status, answer.text).toBe(413);
     expect(codeOf(answer)).toBe('PAYLOAD_TOO_LARGE');
     expect(answer.body?.errors?.[0]?.message).toMatch(/MAX_VARIABLES_BYTES/);
     expect(answer.ms).toBeLessThan(5_000);
   });
 
-  it('variables: a 5 MB unused variable is refused with 413 from Content-Length, before the body is read', async () => {
-    const answer = await ask('{ unreadCount }', { pad: 'x'.repeat(5 * 1024 * 1024) });
-    expect(answer.status).toBe(413);
-    expect(codeOf(answer)).toBe('PAYLOAD_TOO_LARGE');
-    expect(answer.ms).toBeLessThan(5_000);
-  });
+  it.each(['user', 'producer'])(
+    'variables: a 5 MB unused variable from a %s is refused with 413 from Content-Length, before the body is read',
+    async (who) => {
+      const answer = await (who === 'user' ? ask : askAsProducer)('{ unreadCount }', { pad: 'x'.repeat(5 * 1024 * 1024) });
+      expect(answer.status).toBe(413);
+      expect(codeOf(answer)).toBe('PAYLOAD_TOO_LARGE');
+      expect(answer.body?.errors?.[0]?.message).toMatch(who === 'user' ? /USER_MAX_REQUEST_BODY_BYTES/ : /MAX_REQUEST_BODY_BYTES/);
+      expect(answer.ms).toBeLessThan(5_000);
+    },
+  );
 
   const ids = (prefix: string) =>
     Array.from({ length: LIMITS.maxRecipients }, (_, i) => `${prefix}-${String(i).padStart(5, '0')}-`.padEnd(LIMITS.maxUserId, 'r'));
@@ -219,8 +242,8 @@ describe('query limits (production defaults)', () => {
         const answer = await post(herald.url, { query: '{ unreadCount }' }, { token: well });
         expect(answer.body).toEqual({ data: { unreadCount: 0 } });
         latencies.push(answer.ms);
-        // A user's app, not a flood of its own (RATE_LIMIT_USER_QUERIES is 20 a second).
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        // A user's app, not a flood of its own (RATE_LIMIT_USER_REQUESTS is 20 a second, 40 in one).
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
     } finally {
       stop = true;
