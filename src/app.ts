@@ -22,6 +22,7 @@ import { createLocalPresence, createRedisPresence } from './delivery/presence.ts
 import { SseRegistry } from './delivery/sse.ts';
 import { ErrorCode, isDatabaseUnavailable } from './errors.ts';
 import { corsPolicy } from './http/cors.ts';
+import { createGraphiql } from './http/graphiql.ts';
 import { createGraphqlEndpoint, type EndpointStats } from './http/graphql.ts';
 import { createFrontDoor } from './http/handler.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -45,6 +46,7 @@ import { schema } from './schema/index.ts';
 
 const GRAPHQL_PATH = '/graphql';
 const STREAM_PATH = '/graphql/stream';
+const GRAPHIQL_ASSETS_PATH = '/graphiql/assets';
 /** Yoga hooks that only its own handler runs. */
 const HTTP_HOOKS = ['onRequest', 'onRequestParse', 'onParams', 'onExecutionResult', 'onResultProcess', 'onResponse'] as const;
 
@@ -200,7 +202,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       documentCache: new DocumentCache(config.DOCUMENT_CACHE_BYTES),
       errorCache: new DocumentCache(Math.floor(config.DOCUMENT_CACHE_BYTES / 8)),
     },
-    graphiql: (config.GRAPHIQL_ENABLED ?? !production) && { title: 'Herald', subscriptionsProtocol: 'GRAPHQL_SSE' },
+    // Served by the front door from local assets (http/graphiql.ts), not Yoga's CDN page.
+    graphiql: false,
     logging: errorLog.yogaLogger(),
     maskedErrors: { maskError },
     context: ({ request }): Promise<Context> =>
@@ -294,6 +297,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     maxBodyBytes: config.MAX_REQUEST_BODY_BYTES,
     maxVariablesBytes: config.MAX_VARIABLES_BYTES,
     graphql,
+    graphiql:
+      (config.GRAPHIQL_ENABLED ?? !production)
+        ? createGraphiql({ endpoint: GRAPHQL_PATH, assetsPath: GRAPHIQL_ASSETS_PATH, title: 'Herald' })
+        : null,
     yoga,
     yogaOnly,
     addressLimits: {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type RateLimit, type Refusal, refusalMessage } from '../ratelimit/limits.ts';
 import { type CorsPolicy, corsHeaders, originAllowed, preflightHeaders } from './cors.ts';
+import type { Graphiql } from './graphiql.ts';
 import type { GraphqlEndpoint, Headers } from './graphql.ts';
 import { acceptsAnyResult, acceptsEventStream, jsonResponseType } from './negotiate.ts';
 import { refuseLater } from './refusal.ts';
@@ -21,8 +22,9 @@ import { variablesBytes } from './variables-size.ts';
  * from Content-Length before reading, then while reading; the variables
  * limit, before the variables are parsed (variables-size.ts); the per-address rate limits of
  * stream opens and single-connection reservations, before the body is read. Then GraphQL
- * operations go to the fast path (graphql.ts) and everything else (GraphiQL, batches, the
- * single-connection SSE endpoint, health, metrics) to Yoga, with the body already read.
+ * operations go to the fast path (graphql.ts), GraphiQL's page and assets to graphiql.ts, and
+ * everything else (batches, the single-connection SSE endpoint, health, metrics) to Yoga, with the
+ * body already read.
  */
 export interface FrontDoorOptions {
   graphqlPath: string;
@@ -32,6 +34,8 @@ export interface FrontDoorOptions {
   /** MAX_VARIABLES_BYTES: a body's or URL's `variables` over this are refused (413) before they are parsed. */
   maxVariablesBytes: number;
   graphql: GraphqlEndpoint;
+  /** GraphiQL's page and assets (GRAPHIQL_ENABLED), or null: browsers opening the endpoint get Yoga's answer. */
+  graphiql: Graphiql | null;
   /** Yoga's node handler. */
   yoga: (req: IncomingMessage, res: ServerResponse) => void;
   /** Every operation to Yoga's handler (a plugin with HTTP-level hooks is installed). */
@@ -73,6 +77,10 @@ export function createFrontDoor(options: FrontDoorOptions) {
       return;
     }
     const url = splitUrl(req.url);
+    if (options.graphiql?.isAsset(url.path)) {
+      options.graphiql.asset(req, res, url.path, headers);
+      return;
+    }
     if (url.path !== options.graphqlPath && url.path !== options.streamPath) {
       if (servedAsGraphql(parsed, options)) {
         refuse(res, 404, 'NOT_FOUND', `Not found: GraphQL is served at ${options.graphqlPath} only.`, headers);
@@ -93,6 +101,10 @@ export function createFrontDoor(options: FrontDoorOptions) {
         return;
       }
       Object.assign(headers, corsHeaders(cors, origin));
+    }
+    if (options.graphiql && url.path === options.graphqlPath && req.method === 'GET' && wantsHtml(req)) {
+      options.graphiql.page(req, res, headers);
+      return;
     }
 
     const operation = req.method === 'POST' || (req.method === 'GET' && !wantsHtml(req));
