@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { GraphQLError } from 'graphql';
 import {
@@ -26,6 +25,7 @@ import { createGraphiql } from './http/graphiql.ts';
 import { createGraphqlEndpoint, type EndpointStats } from './http/graphql.ts';
 import { createFrontDoor } from './http/handler.ts';
 import { createLogger, type Logger } from './logger.ts';
+import type { NodeRequest, NodeResponse } from './node-http.ts';
 import { Emitter } from './notifications/emit.ts';
 import { startRetention } from './notifications/retention.ts';
 import { createMetrics } from './observability/metrics.ts';
@@ -64,7 +64,7 @@ export interface App {
    * The node request listener: the front door (http/handler.ts), then GraphQL operations on the
    * fast path (http/graphql.ts) through Yoga's envelop pipeline, everything else Yoga's handler.
    */
-  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  handler: (req: NodeRequest, res: NodeResponse) => void;
   /** Graceful stop: end streams (clients reconnect elsewhere), finish emits, close connections. */
   close(): Promise<void>;
 }

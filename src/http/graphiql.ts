@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import type { NodeRequest, NodeResponse } from '../node-http.ts';
 import type { Headers } from './graphql.ts';
 
 /**
@@ -33,9 +33,9 @@ export interface Graphiql {
   /** Whether the path is under the assets path (then `asset` answers it). */
   isAsset(path: string): boolean;
   /** Answers GET/HEAD of an asset: 200 (gzip when accepted), 304 for a matching If-None-Match, 404 otherwise. */
-  asset(req: IncomingMessage, res: ServerResponse, path: string, headers: Headers): void;
+  asset(req: NodeRequest, res: NodeResponse, path: string, headers: Headers): void;
   /** Answers the page (a browser's GET of the endpoint). */
-  page(req: IncomingMessage, res: ServerResponse, headers: Headers): void;
+  page(req: NodeRequest, res: NodeResponse, headers: Headers): void;
 }
 
 interface Asset {
@@ -212,7 +212,7 @@ function escapeHtml(text: string): string {
 }
 
 /** The package could not be loaded (not installed): 500, said once per request. */
-function failed(res: ServerResponse, headers: Headers) {
+function failed(res: NodeResponse, headers: Headers) {
   return () => {
     if (!res.headersSent) res.writeHead(500, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end('GraphiQL is unavailable');
     else res.destroy();

@@ -1,0 +1,268 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { type ClientHttp2Session, connect, constants } from 'node:http2';
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { print } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BoundedServer, createHttpServer, type Transport } from '../../src/http/server.ts';
+import { Emit, UnreadCount } from '../documents.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { DEPLOYED_BACKEND } from '../helpers/backends.ts';
+
+// Issue 16: Herald served HTTP/1.1 only; a browser opens at most 6 HTTP/1.1 connections per origin,
+// and each tab's stream holds one. Now it serves HTTP/2 beside HTTP/1.1: over TLS (TLS_CERT_FILE,
+// TLS_KEY_FILE; ALPN picks the protocol) and in cleartext with prior knowledge (HTTP2_CLEARTEXT,
+// for proxies). Every path works over it: queries and mutations on the fast path, SSE streams
+// (many on one connection), Yoga's own paths, the connection cap and the request timeout. On main
+// there is no HTTP/2 at all: src/http/server.ts has no transport to ask for.
+
+const STREAMS = 100;
+const TIMEOUT = 30_000;
+
+/** A self-signed certificate for 127.0.0.1 and localhost, made for this run. */
+function selfSigned(): { cert: Buffer; key: Buffer; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ]);
+  return { cert: readFileSync(cert), key: readFileSync(key), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One request on an HTTP/2 session, read whole. */
+function h2(session: ClientHttp2Session, headers: Record<string, string>, body?: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':method': body === undefined ? 'GET' : 'POST', ...headers }, { endStream: body === undefined });
+    let status = 0;
+    let responseHeaders: Answer['headers'] = {};
+    let text = '';
+    stream.setEncoding('utf8');
+    stream.on('response', (h) => {
+      status = Number(h[':status']);
+      responseHeaders = h;
+    });
+    stream.on('data', (chunk: string) => (text += chunk));
+    stream.on('end', () => resolve({ status, headers: responseHeaders, body: text }));
+    stream.on('error', reject);
+    if (body !== undefined) stream.end(body);
+  });
+}
+
+/** An SSE stream on an HTTP/2 session: its events as they come. */
+class H2EventStream {
+  readonly events: { id?: string; event?: string; data: string }[] = [];
+  readonly opened: Promise<number>;
+  private buffer = '';
+  private waiters: (() => void)[] = [];
+
+  constructor(session: ClientHttp2Session, path: string, token: string) {
+    const stream = session.request({ ':path': path, accept: 'text/event-stream', authorization: `Bearer ${token}` });
+    this.opened = new Promise((resolve, reject) => {
+      stream.once('response', (h) => resolve(Number(h[':status'])));
+      stream.once('error', reject);
+    });
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let end = this.buffer.indexOf('\n\n');
+      while (end >= 0) {
+        const block = this.buffer.slice(0, end);
+        this.buffer = this.buffer.slice(end + 2);
+        const event: { id?: string; event?: string; data: string } = { data: '' };
+        for (const line of block.split('\n')) {
+          if (line.startsWith('id: ')) event.id = line.slice(4);
+          else if (line.startsWith('event: ')) event.event = line.slice(7);
+          else if (line.startsWith('data: ')) event.data += line.slice(6);
+        }
+        if (event.event) this.events.push(event);
+        end = this.buffer.indexOf('\n\n');
+      }
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+
+  /** Resolves with the first `next` event. */
+  async next(): Promise<{ id?: string; data: string }> {
+    const deadline = Date.now() + TIMEOUT;
+    for (;;) {
+      const found = this.events.find((e) => e.event === 'next');
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error('no next event in time');
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 500);
+      });
+    }
+  }
+}
+
+const SUBSCRIPTION = 'subscription { notificationAdded { title recipientId cursor } }';
+const streamPath = `/graphql?query=${encodeURIComponent(SUBSCRIPTION)}`;
+
+describe.each(['tls', 'h2c'] as const)('HTTP/2 (%s) beside HTTP/1.1', (kind) => {
+  let t: TestApp;
+  let server: BoundedServer;
+  let origin: string;
+  let cleanup = () => {};
+  let ca: Buffer | undefined;
+  const sessions: ClientHttp2Session[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApp(DEPLOYED_BACKEND);
+    let transport: Transport = { kind: 'h2c' };
+    if (kind === 'tls') {
+      const tls = selfSigned();
+      cleanup = tls.cleanup;
+      ca = tls.cert;
+      transport = { kind: 'tls', cert: tls.cert, key: tls.key };
+    }
+    server = createHttpServer(t.app.handler, { headersTimeoutMs: 5_000, requestTimeoutMs: 3_000, maxConnectionsPerIp: 256 }, transport);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `${kind === 'tls' ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }, 120_000);
+  afterAll(async () => {
+    for (const session of sessions) session.destroy();
+    server?.close();
+    server?.closeAllConnections();
+    await t?.close();
+    cleanup();
+  });
+
+  /** A new HTTP/2 connection (TLS: the certificate is this run's own, trusted by name). */
+  function open(): ClientHttp2Session {
+    const session = ca ? connect(origin, { ca }) : connect(origin);
+    sessions.push(session);
+    return session;
+  }
+
+  const json = { 'content-type': 'application/json', accept: 'application/json' };
+
+  it('answers a mutation and a query on the fast path', async () => {
+    const session = open();
+    const user = `h2-${randomUUID()}`;
+    const emitted = await h2(
+      session,
+      { ':path': '/graphql', ...json, authorization: `Bearer ${await t.producerToken()}` },
+      JSON.stringify({ query: print(Emit), variables: { input: { recipientIds: [user], title: 'over HTTP/2' } } }),
+    );
+    expect(emitted.status, emitted.body).toBe(200);
+    expect(JSON.parse(emitted.body).data.emitNotification.deliveredCount).toBe(1);
+    const counted = await h2(
+      session,
+      { ':path': '/graphql', ...json, authorization: `Bearer ${await t.token(user)}` },
+      JSON.stringify({ query: print(UnreadCount) }),
+    );
+    expect(counted.status).toBe(200);
+    expect(JSON.parse(counted.body).data.unreadCount).toBe(1);
+    expect(counted.headers['x-request-id']).toBeTruthy();
+    // A GET query too (the fast path's other entry), and Yoga's own paths: health and a batch.
+    const get = await h2(session, { ':path': `/graphql?query=${encodeURIComponent('{ __typename }')}`, accept: 'application/json' });
+    expect(JSON.parse(get.body)).toEqual({ data: { __typename: 'Query' } });
+    expect((await h2(session, { ':path': '/health' })).status).toBe(200);
+    // A batch goes to Yoga's handler: the same answer as over HTTP/1.1.
+    const batchBody = JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]);
+    const batch = await h2(session, { ':path': '/graphql', ...json }, batchBody);
+    const overHttp1 = await fetch(`${await t.listen()}/graphql`, { method: 'POST', headers: json, body: batchBody });
+    expect({ status: batch.status, body: batch.body }).toEqual({ status: overHttp1.status, body: await overHttp1.text() });
+    // A graphql-sse single-connection reservation (Yoga's plugin): 201 and its token.
+    const reserved = await h2(
+      session,
+      { ':method': 'PUT', ':path': '/graphql/stream', authorization: `Bearer ${await t.token(user)}` },
+      '',
+    );
+    expect(reserved.status).toBe(201);
+    expect(reserved.body).toMatch(/^[\w-]+$/);
+    await new Promise<void>((resolve) => session.close(resolve));
+  });
+
+  it(
+    `carries ${STREAMS} SSE streams on one connection, each receiving its notification`,
+    async () => {
+      // The earlier tests' connections are closed (the server sees them go a moment after the client).
+      for (let i = 0; i < 100 && server.connectionsByIp().size > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(server.connectionsByIp().size).toBe(0);
+      const session = open();
+      const users = Array.from({ length: STREAMS }, (_, i) => `h2-${i}-${randomUUID()}`);
+      const streams = await Promise.all(users.map(async (user) => new H2EventStream(session, streamPath, await t.token(user))));
+      expect(await Promise.all(streams.map((s) => s.opened))).toEqual(users.map(() => 200));
+      // One TCP connection from this address (the session), however many streams it carries.
+      expect([...server.connectionsByIp()]).toEqual([['127.0.0.1', 1]]);
+      expect(t.app.sse.stats().sseStreams).toBeGreaterThanOrEqual(STREAMS);
+
+      const emitted = await t.execute(Emit, { input: { recipientIds: users, title: 'to every stream' } }, await t.producerToken());
+      expect(emitted.data?.emitNotification.deliveredCount).toBe(STREAMS);
+      const received = await Promise.all(streams.map((s) => s.next()));
+      received.forEach((event, i) => {
+        const added = JSON.parse(event.data).data.notificationAdded;
+        expect(added).toMatchObject({ title: 'to every stream', recipientId: users[i] });
+        expect(event.id).toBe(added.cursor);
+      });
+      // Each stream got exactly its one notification.
+      expect(streams.map((s) => s.events.filter((e) => e.event === 'next').length)).toEqual(users.map(() => 1));
+      session.close();
+    },
+    TIMEOUT * 2,
+  );
+
+  it('still serves HTTP/1.1 on the same port', async () => {
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const answer = await new Promise<{ status: number; version: string; text: string }>((resolve, reject) => {
+      const request = (kind === 'tls' ? httpsRequest : httpRequest)(
+        `${origin}/graphql`,
+        { method: 'POST', headers: json, ...(ca ? { ca } : {}) },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, version: res.httpVersion, text }));
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
+    expect(answer).toEqual({ status: 200, version: '1.1', text: '{"data":{"__typename":"Query"}}' });
+  });
+
+  it('answers 408 to an HTTP/2 request whose body does not arrive in time, and keeps the connection', async () => {
+    const session = open();
+    const stream = session.request({ ':method': 'POST', ':path': '/graphql', ...json });
+    stream.write('{"query":');
+    const status = await new Promise<number>((resolve, reject) => {
+      stream.once('response', (h) => resolve(Number(h[':status'])));
+      stream.once('error', reject);
+    });
+    expect(status).toBe(408);
+    await new Promise<void>((resolve) => stream.once('close', () => resolve()));
+    expect(stream.rstCode).toBe(constants.NGHTTP2_CANCEL);
+    const after = await h2(session, { ':path': '/graphql', ...json }, JSON.stringify({ query: '{ __typename }' }));
+    expect(after.status).toBe(200);
+  });
+});
