@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { type ClientHttp2Session, connect, constants } from 'node:http2';
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { print } from 'graphql';
@@ -80,11 +80,13 @@ function h2(session: ClientHttp2Session, headers: Record<string, string>, body?:
 class H2EventStream {
   readonly events: { id?: string; event?: string; data: string }[] = [];
   readonly opened: Promise<number>;
+  readonly stream: ClientHttp2Stream;
   private buffer = '';
   private waiters: (() => void)[] = [];
 
   constructor(session: ClientHttp2Session, path: string, token: string) {
     const stream = session.request({ ':path': path, accept: 'text/event-stream', authorization: `Bearer ${token}` });
+    this.stream = stream;
     this.opened = new Promise((resolve, reject) => {
       stream.once('response', (h) => resolve(Number(h[':status'])));
       stream.once('error', reject);
@@ -264,5 +266,108 @@ describe.each(['tls', 'h2c'] as const)('HTTP/2 (%s) beside HTTP/1.1', (kind) => 
     expect(stream.rstCode).toBe(constants.NGHTTP2_CANCEL);
     const after = await h2(session, { ':path': '/graphql', ...json }, JSON.stringify({ query: '{ __typename }' }));
     expect(after.status).toBe(200);
+  });
+});
+
+describe('HTTP/2 connection bounds (h2c)', () => {
+  const CAP = 2;
+  const IDLE_MS = 1_500;
+  const REQUEST_MS = 2_000;
+  let t: TestApp;
+  let server: BoundedServer;
+  let origin: string;
+  let port: number;
+  const sessions: ClientHttp2Session[] = [];
+
+  beforeAll(async () => {
+    // Heartbeats every 500 ms: a connection carrying a stream is never idle for IDLE_MS.
+    t = await startTestApp(DEPLOYED_BACKEND, { HEARTBEAT_INTERVAL_MS: '500' });
+    server = createHttpServer(
+      t.app.handler,
+      { headersTimeoutMs: 2_000, requestTimeoutMs: REQUEST_MS, maxConnectionsPerIp: CAP, http2IdleTimeoutMs: IDLE_MS },
+      { kind: 'h2c' },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+    origin = `http://127.0.0.1:${port}`;
+  }, 120_000);
+  afterAll(async () => {
+    for (const session of sessions) session.destroy();
+    server?.close();
+    server?.closeAllConnections();
+    await t?.close();
+  });
+
+  function open(): ClientHttp2Session {
+    const session = connect(origin);
+    session.on('error', () => {});
+    sessions.push(session);
+    return session;
+  }
+  const closed = (session: ClientHttp2Session) =>
+    new Promise<void>((resolve) => (session.closed ? resolve() : session.once('close', () => resolve())));
+  const health = { ':path': '/health' };
+
+  const sseStreams = () => t.app.sse.stats().sseStreams;
+  async function until(condition: () => boolean) {
+    for (let i = 0; i < 100 && !condition(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(condition()).toBe(true);
+  }
+
+  it(
+    'an SSE stream outlives the request timeout and the idle timeout (heartbeats), delivers, and is released when the client goes',
+    async () => {
+      const session = open();
+      const user = `h2-long-${randomUUID()}`;
+      const stream = new H2EventStream(session, streamPath, await t.token(user));
+      const other = new H2EventStream(session, streamPath, await t.token(user));
+      expect([await stream.opened, await other.opened]).toEqual([200, 200]);
+      expect(sseStreams()).toBe(2);
+      await new Promise((r) => setTimeout(r, Math.max(IDLE_MS, REQUEST_MS) + 1_500));
+      expect(session.closed).toBe(false);
+      await t.execute(Emit, { input: { recipientIds: [user], title: 'still listening' } }, await t.producerToken());
+      expect(JSON.parse((await stream.next()).data).data.notificationAdded.title).toBe('still listening');
+      // One stream cancelled (an EventSource closed): released, the connection and its other stream go on.
+      other.stream.close(constants.NGHTTP2_CANCEL);
+      await until(() => sseStreams() === 1);
+      expect(session.closed).toBe(false);
+      // The client gone (a tab closed): its connection's streams are released.
+      session.destroy();
+      await until(() => sseStreams() === 0);
+    },
+    TIMEOUT,
+  );
+
+  it('a connection without streams or traffic is closed after the idle timeout', async () => {
+    const session = open();
+    expect((await h2(session, health)).status).toBe(200);
+    const started = performance.now();
+    await closed(session);
+    const idle = performance.now() - started;
+    expect(idle).toBeGreaterThan(IDLE_MS - 500);
+    expect(idle).toBeLessThan(IDLE_MS + 3_000);
+  });
+
+  it('a connection beyond MAX_CONNECTIONS_PER_IP gets 429 TOO_MANY_CONNECTIONS, then GOAWAY; the others go on', async () => {
+    await until(() => server.connectionsByIp().size === 0);
+    const kept = [open(), open()];
+    for (const session of kept) expect((await h2(session, health)).status).toBe(200);
+    const extra = open();
+    const goaway = new Promise<void>((resolve) => extra.once('goaway', () => resolve()));
+    const refused = await h2(extra, health);
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe('5');
+    expect(JSON.parse(refused.body).errors[0].extensions).toMatchObject({ code: 'TOO_MANY_CONNECTIONS', limit: CAP });
+    await goaway;
+    await closed(extra);
+    for (const session of kept) expect((await h2(session, health)).status).toBe(200);
+  });
+
+  it('a cleartext connection that sends nothing is closed within the header timeout', async () => {
+    const started = performance.now();
+    const socket = netConnect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    expect(performance.now() - started).toBeLessThan(2_000 + 2_000);
   });
 });
