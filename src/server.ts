@@ -20,8 +20,9 @@ import { createLogger } from './logger.ts';
 async function main() {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
-  const app = await createApp({ config, log });
+  // Read before anything starts: a certificate that cannot be read stops the server at once.
   const transport = await transportOf(config);
+  const app = await createApp({ config, log });
   const server = createHttpServer(
     app.handler,
     {

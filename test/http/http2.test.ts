@@ -9,10 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { type BoundedServer, createHttpServer, type Transport } from '../../src/http/server.ts';
 import { Emit, UnreadCount } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { DEPLOYED_BACKEND } from '../helpers/backends.ts';
+import { Cluster } from '../helpers/cluster.ts';
 
 // Issue 16: Herald served HTTP/1.1 only; a browser opens at most 6 HTTP/1.1 connections per origin,
 // and each tab's stream holds one. Now it serves HTTP/2 beside HTTP/1.1: over TLS (TLS_CERT_FILE,
@@ -25,7 +27,7 @@ const STREAMS = 100;
 const TIMEOUT = 30_000;
 
 /** A self-signed certificate for 127.0.0.1 and localhost, made for this run. */
-function selfSigned(): { cert: Buffer; key: Buffer; cleanup: () => void } {
+function selfSigned(): { cert: Buffer; key: Buffer; certFile: string; keyFile: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
@@ -48,7 +50,13 @@ function selfSigned(): { cert: Buffer; key: Buffer; cleanup: () => void } {
     '-out',
     cert,
   ]);
-  return { cert: readFileSync(cert), key: readFileSync(key), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    cert: readFileSync(cert),
+    key: readFileSync(key),
+    certFile: cert,
+    keyFile: key,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 interface Answer {
@@ -370,4 +378,67 @@ describe('HTTP/2 connection bounds (h2c)', () => {
     await new Promise<void>((resolve) => socket.once('close', () => resolve()));
     expect(performance.now() - started).toBeLessThan(2_000 + 2_000);
   });
+});
+
+describe('configuration: TLS_CERT_FILE, TLS_KEY_FILE, HTTP2_CLEARTEXT', () => {
+  it.each([
+    [{ TLS_CERT_FILE: '/c.pem' }, /TLS_CERT_FILE, TLS_KEY_FILE: set both/],
+    [{ TLS_KEY_FILE: '/k.pem' }, /TLS_CERT_FILE, TLS_KEY_FILE: set both/],
+    [{ TLS_CERT_FILE: '/c.pem', TLS_KEY_FILE: '/k.pem', HTTP2_CLEARTEXT: 'true' }, /HTTP2_CLEARTEXT: not with TLS_CERT_FILE/],
+    [{ HTTP2_MAX_CONCURRENT_STREAMS: '10' }, /HTTP2_MAX_CONCURRENT_STREAMS/],
+  ])('%o is refused', (env, message) => {
+    expect(() => loadConfig({ NODE_ENV: 'test', ...env })).toThrow(message);
+  });
+
+  it('defaults to HTTP/1.1 only', () => {
+    const config = loadConfig({ NODE_ENV: 'test' });
+    expect([config.TLS_CERT_FILE, config.TLS_KEY_FILE, config.HTTP2_CLEARTEXT]).toEqual([undefined, undefined, false]);
+  });
+});
+
+describe('the server process (npm start) with HTTP/2', () => {
+  const cluster = new Cluster({});
+  const dirs: string[] = [];
+  const tls = selfSigned();
+  afterAll(async () => {
+    await cluster.cleanup();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    tls.cleanup();
+  });
+  const dataDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-h2-'));
+    dirs.push(dir);
+    return dir;
+  };
+
+  async function typename(session: ClientHttp2Session) {
+    const answer = await h2(
+      session,
+      { ':path': '/graphql', 'content-type': 'application/json', accept: 'application/json' },
+      '{"query":"{ __typename }"}',
+    );
+    session.close();
+    return answer.body;
+  }
+
+  it('serves HTTP/2 over TLS with TLS_CERT_FILE and TLS_KEY_FILE', async () => {
+    const instance = await cluster.start(
+      { HERALD_DATA_DIR: dataDir(), TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile },
+      { ca: tls.cert },
+    );
+    expect(instance.url).toMatch(/^https:/);
+    expect(await typename(connect(instance.url, { ca: tls.cert }))).toBe('{"data":{"__typename":"Query"}}');
+  }, 60_000);
+
+  it('serves h2c beside HTTP/1.1 with HTTP2_CLEARTEXT=true', async () => {
+    const instance = await cluster.start({ HERALD_DATA_DIR: dataDir(), HTTP2_CLEARTEXT: 'true' });
+    expect(await typename(connect(instance.url))).toBe('{"data":{"__typename":"Query"}}');
+    expect((await fetch(`${instance.url}/health`)).status).toBe(200);
+  }, 60_000);
+
+  it('refuses to start when the certificate cannot be read, naming the setting', async () => {
+    await expect(
+      cluster.start({ HERALD_DATA_DIR: dataDir(), TLS_CERT_FILE: '/nonexistent/cert.pem', TLS_KEY_FILE: tls.keyFile }),
+    ).rejects.toThrow(/TLS_CERT_FILE: cannot read \/nonexistent\/cert\.pem/);
+  }, 60_000);
 });
