@@ -11,7 +11,7 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { type BoundedServer, createHttpServer, type Transport } from '../../src/http/server.ts';
-import { Emit, UnreadCount } from '../documents.ts';
+import { Emit, StreamTicket, UnreadCount } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { DEPLOYED_BACKEND } from '../helpers/backends.ts';
 import { Cluster } from '../helpers/cluster.ts';
@@ -241,6 +241,67 @@ describe.each(['tls', 'h2c'] as const)('HTTP/2 (%s) beside HTTP/1.1', (kind) => 
     },
     TIMEOUT * 2,
   );
+
+  it('resumes a POSTed stream from Last-Event-ID, opens a stream with a ticket, serves GraphiQL and metrics', async () => {
+    const session = open();
+    const user = `h2-resume-${randomUUID()}`;
+    const token = await t.token(user);
+    const producer = await t.producerToken();
+    const first = await t.execute(Emit, { input: { recipientIds: [user], title: 'before' } }, producer);
+    const cursor = first.data?.emitNotification.deliveries[0]?.notification?.cursor;
+    if (!cursor) throw new Error('no cursor');
+    await t.execute(Emit, { input: { recipientIds: [user], title: 'after' } }, producer);
+
+    // POST with Last-Event-ID: only what came after it.
+    const posted = session.request({
+      ':method': 'POST',
+      ':path': '/graphql',
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${token}`,
+      'last-event-id': cursor,
+    });
+    posted.end(JSON.stringify({ query: SUBSCRIPTION }));
+    posted.setEncoding('utf8');
+    let text = '';
+    await new Promise<void>((resolve) => {
+      posted.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.includes('event: next')) resolve();
+      });
+    });
+    expect(text).toContain('"title":"after"');
+    expect(text).not.toContain('"title":"before"');
+    posted.close(constants.NGHTTP2_CANCEL);
+
+    // A ticket (EventSource's way): minted over HTTP/2, opening a GET stream over HTTP/2.
+    const minted = await h2(
+      session,
+      { ':path': '/graphql', ...json, authorization: `Bearer ${token}` },
+      JSON.stringify({ query: print(StreamTicket) }),
+    );
+    const ticket: string = JSON.parse(minted.body).data.createStreamTicket.ticket;
+    const ticketed = session.request({ ':path': `${streamPath}&ticket=${encodeURIComponent(ticket)}`, accept: 'text/event-stream' });
+    const status = await new Promise<number>((resolve) => ticketed.once('response', (h) => resolve(Number(h[':status']))));
+    expect(status).toBe(200);
+    ticketed.close(constants.NGHTTP2_CANCEL);
+
+    // GraphiQL's page and its script (gzipped), and the metrics (Yoga's plugin).
+    const page = await h2(session, { ':path': '/graphql', accept: 'text/html' });
+    expect(page.status).toBe(200);
+    const script = /src="([^"]+graphiql\.js)"/.exec(page.body)?.[1];
+    if (!script) throw new Error('no GraphiQL script');
+    const asset = await h2(session, { ':path': script, 'accept-encoding': 'gzip' });
+    expect([asset.status, asset.headers['content-encoding'], asset.headers['cache-control']]).toEqual([
+      200,
+      'gzip',
+      'public, max-age=31536000, immutable',
+    ]);
+    const metrics = await h2(session, { ':path': '/metrics' });
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^# HELP/m);
+    await new Promise<void>((resolve) => session.close(resolve));
+  });
 
   it('still serves HTTP/1.1 on the same port', async () => {
     const body = JSON.stringify({ query: '{ __typename }' });
