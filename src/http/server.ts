@@ -110,7 +110,8 @@ export function createHttpServer(
     closeHttp2 = () => {
       for (const session of sessions) session.destroy();
     };
-    // The HTTP/1.1 server never listens itself: 'listening' starts its header and request clocks.
+    // The HTTP/1.1 server never listens itself: 'listening' starts its header and request clocks,
+    // and closing it stops them.
     http1.emit('listening');
     if (transport.kind === 'tls') {
       const tls = createTlsServer({
@@ -127,6 +128,7 @@ export function createHttpServer(
     }
   }
 
+  if (server !== http1) server.once('close', () => http1.close());
   const closeHttp1 = http1.closeAllConnections.bind(http1);
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {

@@ -350,7 +350,7 @@ describe('HTTP/2 connection bounds (h2c)', () => {
 
   beforeAll(async () => {
     // Heartbeats every 500 ms: a connection carrying a stream is never idle for IDLE_MS.
-    t = await startTestApp(DEPLOYED_BACKEND, { HEARTBEAT_INTERVAL_MS: '500' });
+    t = await startTestApp(DEPLOYED_BACKEND, { HEARTBEAT_INTERVAL_MS: '500', STREAM_BUFFER_LIMIT_BYTES: String(32 * 1024) });
     server = createHttpServer(
       t.app.handler,
       { headersTimeoutMs: 2_000, requestTimeoutMs: REQUEST_MS, maxConnectionsPerIp: CAP, http2IdleTimeoutMs: IDLE_MS },
@@ -406,6 +406,24 @@ describe('HTTP/2 connection bounds (h2c)', () => {
     },
     TIMEOUT,
   );
+
+  it('a stream whose reader stops reading is dropped at STREAM_BUFFER_LIMIT_BYTES; the connection goes on', async () => {
+    const session = open();
+    const user = `h2-slow-${randomUUID()}`;
+    const withBody = `/graphql?query=${encodeURIComponent('subscription { notificationAdded { title body } }')}`;
+    const slow = new H2EventStream(session, withBody, await t.token(user));
+    expect(await slow.opened).toBe(200);
+    slow.stream.pause(); // reads nothing more: HTTP/2's flow-control window fills, then Herald's buffer
+    const dropped = t.app.sse.stats().droppedSlow;
+    const body = 'x'.repeat(10_000);
+    for (let i = 0; i < 40 && t.app.sse.stats().droppedSlow === dropped; i++) {
+      await t.execute(Emit, { input: { recipientIds: [user], title: `big ${i}`, body } }, await t.producerToken());
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(t.app.sse.stats().droppedSlow).toBe(dropped + 1);
+    expect((await h2(session, health)).status).toBe(200);
+    session.destroy();
+  });
 
   it('a connection without streams or traffic is closed after the idle timeout', async () => {
     const session = open();
