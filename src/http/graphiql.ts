@@ -41,7 +41,8 @@ export interface Graphiql {
 interface Asset {
   type: string;
   body: Buffer;
-  etag: string;
+  /** Of the body: the ETag's text. */
+  hash: string;
   gzipped?: Promise<Buffer>;
 }
 
@@ -101,24 +102,27 @@ export function createGraphiql(options: GraphiqlOptions): Graphiql {
       }
       void assets().then(
         async ({ version, files }) => {
-          const [given, name, ...rest] = path.slice(prefix.length).split('/');
-          const file = given === version && rest.length === 0 && name !== undefined ? files.get(name) : undefined;
+          const [asked, name, ...rest] = path.slice(prefix.length).split('/');
+          const file = asked === version && rest.length === 0 && name !== undefined ? files.get(name) : undefined;
           if (!file) {
             res.writeHead(404, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end('Not found');
             return;
           }
+          const zipped = acceptsGzip(req.headers['accept-encoding']);
+          // Each encoding is a representation of its own, with its own tag (a cache may hold both).
+          const etag = zipped ? `"${file.hash}-gz"` : `"${file.hash}"`;
           const common = {
             ...headers,
             'cache-control': YEAR,
-            etag: file.etag,
+            etag,
             vary: 'Accept-Encoding',
             'x-content-type-options': 'nosniff',
           };
-          if (req.headers['if-none-match'] === file.etag) {
+          const given = req.headers['if-none-match'];
+          if (given !== undefined && given.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {
             res.writeHead(304, common).end();
             return;
           }
-          const zipped = acceptsGzip(req.headers['accept-encoding']);
           if (zipped) file.gzipped ??= promisify(gzip)(file.body);
           const body = zipped && file.gzipped ? await file.gzipped : file.body;
           res.writeHead(200, {
@@ -193,7 +197,7 @@ async function loadAssets(): Promise<Assets> {
   for (const [name, type, body] of entries) {
     const hash = createHash('sha256').update(body).digest('base64url').slice(0, 16);
     whole.update(hash);
-    files.set(name, { type, body, etag: `"${hash}"` });
+    files.set(name, { type, body, hash });
   }
   return { version: whole.digest('base64url').slice(0, 12), files };
 }
@@ -211,7 +215,7 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** The package could not be loaded (not installed): 500, said once per request. */
+/** The assets could not be loaded (the package is missing) or compressed: 500. */
 function failed(res: NodeResponse, headers: Headers) {
   return () => {
     if (!res.headersSent) res.writeHead(500, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end('GraphiQL is unavailable');
