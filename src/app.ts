@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { GraphQLError } from 'graphql';
 import {
@@ -23,9 +22,11 @@ import { SseRegistry } from './delivery/sse.ts';
 import { ErrorCode, isDatabaseUnavailable } from './errors.ts';
 import { createCallers } from './http/callers.ts';
 import { corsPolicy } from './http/cors.ts';
+import { createGraphiql } from './http/graphiql.ts';
 import { createGraphqlEndpoint, type EndpointStats } from './http/graphql.ts';
 import { createFrontDoor } from './http/handler.ts';
 import { createLogger, type Logger } from './logger.ts';
+import type { NodeRequest, NodeResponse } from './node-http.ts';
 import { Emitter } from './notifications/emit.ts';
 import { startRetention } from './notifications/retention.ts';
 import { createMetrics } from './observability/metrics.ts';
@@ -46,6 +47,7 @@ import { schema } from './schema/index.ts';
 
 const GRAPHQL_PATH = '/graphql';
 const STREAM_PATH = '/graphql/stream';
+const GRAPHIQL_ASSETS_PATH = '/graphiql/assets';
 /** Yoga hooks that only its own handler runs. */
 const HTTP_HOOKS = ['onRequest', 'onRequestParse', 'onParams', 'onExecutionResult', 'onResultProcess', 'onResponse'] as const;
 
@@ -63,7 +65,7 @@ export interface App {
    * The node request listener: the front door (http/handler.ts), then GraphQL operations on the
    * fast path (http/graphql.ts) through Yoga's envelop pipeline, everything else Yoga's handler.
    */
-  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  handler: (req: NodeRequest, res: NodeResponse) => void;
   /** Graceful stop: end streams (clients reconnect elsewhere), finish emits, close connections. */
   close(): Promise<void>;
 }
@@ -201,7 +203,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       documentCache: new DocumentCache(config.DOCUMENT_CACHE_BYTES),
       errorCache: new DocumentCache(Math.floor(config.DOCUMENT_CACHE_BYTES / 8)),
     },
-    graphiql: (config.GRAPHIQL_ENABLED ?? !production) && { title: 'Herald', subscriptionsProtocol: 'GRAPHQL_SSE' },
+    // Served by the front door from local assets (http/graphiql.ts), not Yoga's CDN page.
+    graphiql: false,
     logging: errorLog.yogaLogger(),
     maskedErrors: { maskError },
     context: ({ request }): Promise<Context> =>
@@ -308,6 +311,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     }),
     maxVariablesBytes: config.MAX_VARIABLES_BYTES,
     graphql,
+    graphiql:
+      (config.GRAPHIQL_ENABLED ?? !production)
+        ? createGraphiql({ endpoint: GRAPHQL_PATH, assetsPath: GRAPHIQL_ASSETS_PATH, title: 'Herald' })
+        : null,
     yoga,
     yogaOnly,
     addressLimits: {

@@ -359,6 +359,21 @@ const schema = z.object({
    * MAX_CONNECTIONS_PER_IP always counts sockets.
    */
   TRUST_PROXY: bool.default(false),
+  /**
+   * TLS certificate chain and private key (PEM files), both or neither. Set: Herald listens with
+   * TLS and serves HTTP/2 beside HTTP/1.1 (ALPN), so a browser's streams and requests to Herald
+   * share one connection instead of HTTP/1.1's 6 per origin.
+   */
+  TLS_CERT_FILE: z.string().optional(),
+  TLS_KEY_FILE: z.string().optional(),
+  /**
+   * Cleartext HTTP/2 with prior knowledge (h2c) beside HTTP/1.1 on the same port, for a proxy that
+   * speaks HTTP/2 to its upstream (Caddy's `h2c://`, Envoy). Not with TLS_CERT_FILE (TLS offers
+   * HTTP/2 by itself).
+   */
+  HTTP2_CLEARTEXT: bool.default(false),
+  /** Streams one HTTP/2 connection may have open at once (a proxy's connection carries many clients'). */
+  HTTP2_MAX_CONCURRENT_STREAMS: z.coerce.number().int().min(100).max(100_000).default(1000),
 });
 
 /** The configuration, with the defaults that depend on NODE_ENV filled in. */
@@ -435,9 +450,15 @@ function parseEnv<S extends z.ZodObject>(shape: S, env: Record<string, unknown>)
   return parsed.data;
 }
 
-/** What is wrong with the token and ticket keys (empty when nothing is). */
+/** What is wrong with the token, ticket and TLS keys (empty when nothing is). */
 function keyProblems(config: z.output<typeof schema>): string[] {
   const problems: string[] = [];
+  if ((config.TLS_CERT_FILE === undefined) !== (config.TLS_KEY_FILE === undefined)) {
+    problems.push('TLS_CERT_FILE, TLS_KEY_FILE: set both (TLS with HTTP/2) or neither');
+  }
+  if (config.HTTP2_CLEARTEXT && config.TLS_CERT_FILE !== undefined) {
+    problems.push('HTTP2_CLEARTEXT: not with TLS_CERT_FILE (over TLS, HTTP/2 is offered by ALPN)');
+  }
   const production = config.NODE_ENV === 'production';
   const secret = config.JWT_SECRET;
   if (production) {

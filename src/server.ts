@@ -1,9 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { EmbeddedDatabaseError } from './db/index.ts';
 import { MigrationError } from './db/migrate.ts';
-import { createHttpServer } from './http/server.ts';
+import { createHttpServer, type Transport } from './http/server.ts';
 import { createLogger } from './logger.ts';
 
 // Run with `node --no-allocation-site-pretenuring` (npm start and dev do; so should anyone
@@ -19,19 +20,31 @@ import { createLogger } from './logger.ts';
 async function main() {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
+  // Read before anything starts: a certificate that cannot be read stops the server at once.
+  const transport = await transportOf(config);
   const app = await createApp({ config, log });
-  const server = createHttpServer(app.handler, {
-    headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
-    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
-    maxConnectionsPerIp: config.MAX_CONNECTIONS_PER_IP,
-    refusalDelayMs: config.RATE_LIMIT_REFUSAL_DELAY_MS,
-  });
+  const server = createHttpServer(
+    app.handler,
+    {
+      headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      maxConnectionsPerIp: config.MAX_CONNECTIONS_PER_IP,
+      refusalDelayMs: config.RATE_LIMIT_REFUSAL_DELAY_MS,
+      http2MaxConcurrentStreams: config.HTTP2_MAX_CONCURRENT_STREAMS,
+      // Heartbeats are an SSE stream's only traffic: an HTTP/2 connection idle for two of them is gone.
+      http2IdleTimeoutMs: Math.max(65_000, 2 * config.HEARTBEAT_INTERVAL_MS),
+    },
+    transport,
+  );
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   const { port } = server.address() as AddressInfo;
+  const protocols = { http1: 'HTTP/1.1', tls: 'HTTP/2 and HTTP/1.1 over TLS', h2c: 'HTTP/1.1 and cleartext HTTP/2' }[transport.kind];
+  log.info({ protocols }, `serving ${protocols}`);
   const mode = `${app.services.db.kind === 'embedded' ? `embedded database in ${config.HERALD_DATA_DIR}` : 'PostgreSQL'}, ${
     app.services.bus.kind === 'redis' ? 'Redis pub/sub' : 'in-process pub/sub'
   }`;
-  log.info({ port, mode }, `Herald listening on http://localhost:${port}/graphql (${mode})`);
+  const scheme = transport.kind === 'tls' ? 'https' : 'http';
+  log.info({ port, mode }, `Herald listening on ${scheme}://localhost:${port}/graphql (${mode})`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -51,6 +64,21 @@ async function main() {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** How to listen: TLS with HTTP/2 (TLS_CERT_FILE, TLS_KEY_FILE), h2c beside HTTP/1.1 (HTTP2_CLEARTEXT), or HTTP/1.1. */
+async function transportOf(config: Config): Promise<Transport> {
+  if (config.TLS_CERT_FILE !== undefined && config.TLS_KEY_FILE !== undefined) {
+    const read = (name: string, path: string) =>
+      readFile(path).catch((error: unknown) => {
+        throw new ConfigError(
+          `Invalid configuration:\n  ${name}: cannot read ${path} (${error instanceof Error ? error.message : String(error)})`,
+        );
+      });
+    const [cert, key] = await Promise.all([read('TLS_CERT_FILE', config.TLS_CERT_FILE), read('TLS_KEY_FILE', config.TLS_KEY_FILE)]);
+    return { kind: 'tls', cert, key };
+  }
+  return config.HTTP2_CLEARTEXT ? { kind: 'h2c' } : { kind: 'http1' };
 }
 
 main().catch((error: unknown) => {

@@ -1,8 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
+import { isHttp2, type NodeRequest, type NodeResponse, writeChunk } from '../node-http.ts';
 
 /**
- * Herald's open Server-Sent Events connections, written straight to Node's `ServerResponse`.
+ * Herald's open Server-Sent Events connections, written straight to Node's response (HTTP/1.1's
+ * `ServerResponse` or HTTP/2's `Http2ServerResponse`).
  *
  * - Each event that has a position is written with `id: <cursor>`, so a reconnecting EventSource
  *   sends `Last-Event-ID` and resumes exactly after it.
@@ -39,14 +40,14 @@ export class SseConnection {
   onClose: { connectionClosed(): void } | undefined;
 
   constructor(
-    readonly res: ServerResponse,
+    readonly res: NodeResponse,
     private readonly registry: SseRegistry,
   ) {}
 
   /** Writes raw SSE text; drops the connection when its unsent data passes the limit. */
   write(text: string) {
     if (this.closed) return;
-    this.res.write(text);
+    writeChunk(this.res, text);
     if (this.res.writableLength > this.registry.bufferLimitBytes) {
       this.registry.counters.droppedSlow++;
       this.registry.log.info({ unsent: this.res.writableLength }, 'slow reader dropped');
@@ -68,7 +69,7 @@ export class SseConnection {
    */
   only(json: string) {
     if (this.closed) return;
-    this.res.write(`event: next\ndata: ${json}\n\nevent: complete\ndata:\n\n`);
+    writeChunk(this.res, `event: next\ndata: ${json}\n\nevent: complete\ndata:\n\n`);
     this.end('complete');
   }
 
@@ -131,21 +132,23 @@ export class SseRegistry {
   }
 
   /** Starts an SSE response on `res` (status, headers and `extra` ones, a first comment so clients see it open). */
-  open(req: IncomingMessage, res: ServerResponse, extra: Record<string, string> = {}): SseConnection {
+  open(req: NodeRequest, res: NodeResponse, extra: Record<string, string> = {}): SseConnection {
     const connection = new SseConnection(res, this);
     this.connections.add(connection);
     this.counters.opened++;
     const socket = req.socket;
     if (this.options.tcpKeepAliveMs > 0) socket.setKeepAlive(true, this.options.tcpKeepAliveMs);
-    socket.setTimeout(0);
+    // HTTP/1.1: the socket is this stream's alone, and its idle timeout must not cut it. HTTP/2:
+    // the socket is the connection's, shared by its streams (setTimeout would set the session's).
+    if (!isHttp2(req)) socket.setTimeout(0);
     res.on('close', () => connection.release());
-    // The body ends when the connection closes (HTTP/1.1 allows it; a stream ends that way anyway),
-    // instead of chunked transfer encoding: every event is then one write of one buffer, not four
-    // (size line, CRLF, data, CRLF). Bench, one emit to 10,000 streams: server CPU 358-386 ms ->
-    // 314-316 ms, receivers' 164-172 -> 148 ms.
+    // The body ends when the connection closes (HTTP/1.1 allows it; a stream ends that way anyway;
+    // HTTP/2 frames bodies itself and ignores this), instead of chunked transfer encoding: every
+    // event is then one write of one buffer, not four (size line, CRLF, data, CRLF). Bench, one
+    // emit to 10,000 streams: server CPU 358-386 ms -> 314-316 ms, receivers' 164-172 -> 148 ms.
     res.removeHeader('Transfer-Encoding');
     res.writeHead(200, { ...extra, ...HEADERS });
-    res.write(':\n\n');
+    writeChunk(res, ':\n\n');
     return connection;
   }
 

@@ -1,5 +1,5 @@
-import type { IncomingMessage } from 'node:http';
 import { type Authenticator, EMIT_SCOPE } from '../auth/tokens.ts';
+import type { NodeRequest } from '../node-http.ts';
 import { limitDocumentTokens } from '../pipeline/limits.ts';
 import type { RateLimit, Refusal } from '../ratelimit/limits.ts';
 
@@ -48,7 +48,7 @@ export type Admission = { refused: Refusal } | { refused: null; bounds: RequestB
 export function createCallers(options: CallerOptions) {
   const { producer, others } = options;
 
-  async function identify(req: IncomingMessage, query: string): Promise<Caller> {
+  async function identify(req: NodeRequest, query: string): Promise<Caller> {
     const authorization = req.headers.authorization;
     if (authorization === undefined) return new URLSearchParams(query).has('ticket') ? { kind: 'ticket' } : { kind: 'anonymous' };
     const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
@@ -68,7 +68,7 @@ export function createCallers(options: CallerOptions) {
      * request against the caller's rate limit, and says what the caller may send; the document's
      * token bound reaches the parser through `limitDocumentTokens`.
      */
-    async admit(req: IncomingMessage, query: string, address: string): Promise<Admission> {
+    async admit(req: NodeRequest, query: string, address: string): Promise<Admission> {
       const caller = await identify(req, query);
       const refused = await (caller.kind === 'user'
         ? options.userRequests.consume(caller.userId)

@@ -1,9 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ExecutionArgs, type ExecutionResult, type GraphQLError, getOperationAST } from 'graphql';
 import { isAsyncIterable, processRegularResult, type YogaServerInstance } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 import type { SseConnection, SseRegistry } from '../delivery/sse.ts';
 import { ErrorCode } from '../errors.ts';
+import { authorityOf, isGone, type NodeRequest, type NodeResponse } from '../node-http.ts';
 import { type ErrorLog, isUnexpected } from '../pipeline/errors.ts';
 import { endingOf } from '../pipeline/subscriptions.ts';
 import { acceptsEventStream, type JsonType, jsonResponseType } from './negotiate.ts';
@@ -39,7 +39,7 @@ export interface GraphqlEndpointOptions {
   /** The context streams' events are resolved with (pipeline/subscriptions.ts). */
   eventContext: Context;
   /** Yoga's node handler, for what this endpoint leaves to Yoga (multipart and other media types). */
-  fallback: (req: IncomingMessage, res: ServerResponse) => void;
+  fallback: (req: NodeRequest, res: NodeResponse) => void;
   /** RATE_LIMIT_REFUSAL_DELAY_MS: a RATE_LIMITED answer is written after this long (refusal.ts). */
   refusalDelayMs: number;
 }
@@ -57,7 +57,7 @@ export interface GraphqlEndpoint {
    * `headers`: the front door's, for every response: written with the status line, never stored
    * on the response, which a stream would keep for hours).
    */
-  serve(req: IncomingMessage, res: ServerResponse, params: Params, ticket: string | null, body: Buffer | null, headers: Headers): void;
+  serve(req: NodeRequest, res: NodeResponse, params: Params, ticket: string | null, body: Buffer | null, headers: Headers): void;
   stats(): EndpointStats;
 }
 
@@ -66,16 +66,9 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
   const { Request } = yoga.fetchAPI;
   const stats: EndpointStats = { served: 0, yoga: 0 };
 
-  async function run(
-    req: IncomingMessage,
-    res: ServerResponse,
-    params: Params,
-    ticket: string | null,
-    json: JsonType | null,
-    headers: Headers,
-  ) {
+  async function run(req: NodeRequest, res: NodeResponse, params: Params, ticket: string | null, json: JsonType | null, headers: Headers) {
     const requestId = header(req, 'x-request-id');
-    const request = new Request(`http://${header(req, 'host') ?? 'localhost'}${req.url ?? '/'}`, {
+    const request = new Request(`http://${authorityOf(req) ?? 'localhost'}${req.url ?? '/'}`, {
       method: req.method ?? 'GET',
       headers: headersOf(req),
     });
@@ -125,7 +118,7 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
     } catch (error) {
       return fail(error);
     }
-    if (res.destroyed) return; // the client left while we authenticated
+    if (isGone(res)) return; // the client left while we authenticated
     // A refused ticket answers 401, not a 200 stream with UNAUTHENTICATED and `complete`, so that
     // EventSource stops reconnecting with it and the client mints a new ticket (herald/client).
     if (ticket !== null && header(req, 'authorization') === undefined && !context.auth) {
@@ -162,11 +155,11 @@ export function createGraphqlEndpoint(options: GraphqlEndpointOptions): GraphqlE
       return;
     }
     if (!isAsyncIterable(result)) {
-      if (!res.destroyed) single(result);
+      if (!isGone(res)) single(result);
       return;
     }
     const iterator = result[Symbol.asyncIterator]();
-    if (res.destroyed) {
+    if (isGone(res)) {
       void iterator.return?.();
       return;
     }
@@ -278,7 +271,7 @@ function finalError(
 }
 
 /** Writes a single result: 200 JSON when it has no errors, otherwise Yoga's response for it. */
-async function sendResult(res: ServerResponse, result: ExecutionResult, type: JsonType, fetchAPI: FetchAPI, extra: Headers) {
+async function sendResult(res: NodeResponse, result: ExecutionResult, type: JsonType, fetchAPI: FetchAPI, extra: Headers) {
   if (!result.errors?.length) {
     const text = JSON.stringify(result);
     res.writeHead(200, { ...extra, 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(text) });
@@ -319,7 +312,7 @@ function rateLimitOf(result: ExecutionResult): { retryAfter: number } | undefine
  * request it refuses, and Yoga's result processing was most of its cost. `extensions.http` is how
  * Yoga would have learnt the status; it never reaches the client.
  */
-function sendRateLimited(res: ServerResponse, result: ExecutionResult, limited: { retryAfter: number }, extra: Headers) {
+function sendRateLimited(res: NodeResponse, result: ExecutionResult, limited: { retryAfter: number }, extra: Headers) {
   const errors = (result.errors ?? []).map((error) => {
     const { http: _http, ...extensions } = error.extensions ?? {};
     return { ...error.toJSON(), extensions };
@@ -338,16 +331,20 @@ function isResult(value: unknown): value is ExecutionResult {
   return typeof value === 'object' && value !== null;
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
+function header(req: NodeRequest, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === 'string' ? v : undefined;
 }
 
-/** Node's headers as a WHATWG HeadersInit (repeated headers joined, as Headers would). */
-function headersOf(req: IncomingMessage): Record<string, string> {
+/**
+ * Node's headers as a WHATWG HeadersInit (repeated headers joined, as Headers would). HTTP/2's
+ * pseudo-headers (`:path`, `:authority`...) are not headers (Headers refuses their names); the
+ * authority is the URL's host.
+ */
+function headersOf(req: NodeRequest): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    if (value !== undefined && !name.startsWith(':')) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return headers;
 }

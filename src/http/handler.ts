@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { authorityOf, type NodeRequest, type NodeResponse } from '../node-http.ts';
 import { type RateLimit, type Refusal, refusalMessage } from '../ratelimit/limits.ts';
 import type { Callers, RequestBounds } from './callers.ts';
 import { type CorsPolicy, corsHeaders, originAllowed, preflightHeaders } from './cors.ts';
+import type { Graphiql } from './graphiql.ts';
 import type { GraphqlEndpoint, Headers } from './graphql.ts';
 import { acceptsAnyResult, acceptsEventStream, jsonResponseType } from './negotiate.ts';
 import { refuseLater } from './refusal.ts';
@@ -22,8 +23,9 @@ import { variablesBytes } from './variables-size.ts';
  * from Content-Length before reading, then while reading; the variables
  * limit, before the variables are parsed (variables-size.ts); the per-address rate limits of
  * stream opens and single-connection reservations, before the body is read. Then GraphQL
- * operations go to the fast path (graphql.ts) and everything else (GraphiQL, batches, the
- * single-connection SSE endpoint, health, metrics) to Yoga, with the body already read.
+ * operations go to the fast path (graphql.ts), GraphiQL's page and assets to graphiql.ts, and
+ * everything else (batches, the single-connection SSE endpoint, health, metrics) to Yoga, with the
+ * body already read.
  */
 export interface FrontDoorOptions {
   graphqlPath: string;
@@ -34,8 +36,10 @@ export interface FrontDoorOptions {
   /** MAX_VARIABLES_BYTES: a body's or URL's `variables` over this are refused (413) before they are parsed. */
   maxVariablesBytes: number;
   graphql: GraphqlEndpoint;
+  /** GraphiQL's page and assets (GRAPHIQL_ENABLED), or null: browsers opening the endpoint get Yoga's answer. */
+  graphiql: Graphiql | null;
   /** Yoga's node handler. */
-  yoga: (req: IncomingMessage, res: ServerResponse) => void;
+  yoga: (req: NodeRequest, res: NodeResponse) => void;
   /** Every operation to Yoga's handler (a plugin with HTTP-level hooks is installed). */
   yogaOnly: boolean;
   /** Per-address rate limits, counted before any work (RATE_LIMIT_STREAM_OPENS_PER_IP, RATE_LIMIT_RESERVATIONS_PER_IP). */
@@ -57,24 +61,28 @@ const JSON_BODY = /^\s*application\/(graphql-response\+)?json\s*(;|$)/i;
 export function createFrontDoor(options: FrontDoorOptions) {
   const { cors, graphql, yoga } = options;
 
-  return function handle(req: IncomingMessage, res: ServerResponse) {
+  return function handle(req: NodeRequest, res: NodeResponse) {
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     req.headers['x-request-id'] = requestId;
     // Passed along and written with the status line rather than set on `res`: a header set on a
     // response is kept by it for its whole life, hours for a stream.
     const headers: Headers = { 'x-request-id': requestId };
-    const toYoga = (request: IncomingMessage) => {
+    const toYoga = (request: NodeRequest) => {
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
       yoga(request, res);
     };
 
-    const parsed = requestUrl(req.url, req.headers.host);
+    const parsed = requestUrl(req.url, authorityOf(req));
     if (!parsed) {
       refuse(res, 400, 'BAD_REQUEST', 'Malformed request target or Host header.', headers);
       return;
     }
     const url = splitUrl(req.url);
+    if (options.graphiql?.isAsset(url.path)) {
+      options.graphiql.asset(req, res, url.path, headers);
+      return;
+    }
     if (url.path !== options.graphqlPath && url.path !== options.streamPath) {
       if (servedAsGraphql(parsed, options)) {
         refuse(res, 404, 'NOT_FOUND', `Not found: GraphQL is served at ${options.graphqlPath} only.`, headers);
@@ -85,7 +93,7 @@ export function createFrontDoor(options: FrontDoorOptions) {
     }
     const origin = req.headers.origin;
     if (origin !== undefined) {
-      if (!originAllowed(cors, origin, req.headers.host)) {
+      if (!originAllowed(cors, origin, authorityOf(req))) {
         refuse(res, 403, 'FORBIDDEN', `Origin ${origin} is not allowed (CORS_ORIGINS lists the origins allowed).`, headers);
         return;
       }
@@ -95,6 +103,10 @@ export function createFrontDoor(options: FrontDoorOptions) {
         return;
       }
       Object.assign(headers, corsHeaders(cors, origin));
+    }
+    if (options.graphiql && url.path === options.graphqlPath && req.method === 'GET' && wantsHtml(req)) {
+      options.graphiql.page(req, res, headers);
+      return;
     }
 
     const operation = req.method === 'POST' || (req.method === 'GET' && !wantsHtml(req));
@@ -117,7 +129,7 @@ export function createFrontDoor(options: FrontDoorOptions) {
   };
 
   /** 429 RATE_LIMITED with Retry-After, after RATE_LIMIT_REFUSAL_DELAY_MS (refusal.ts). */
-  function rateLimited(req: IncomingMessage, res: ServerResponse, refusal: Refusal, headers: Headers) {
+  function rateLimited(req: NodeRequest, res: NodeResponse, refusal: Refusal, headers: Headers) {
     refuseLater(res, options.refusalDelayMs, refusal.retryAfter, () => {
       req.resume(); // what the client still sends (a small body) is dropped, so it reads the 429
       refuse(
@@ -139,7 +151,7 @@ export function createFrontDoor(options: FrontDoorOptions) {
    * (RATE_LIMIT_REQUEST_BYTES_PER_IP), then goes on; 429 when that is over. Ordinary requests
    * cost nothing and take no round trip.
    */
-  function admitRequest(req: IncomingMessage, res: ServerResponse, bytes: number, headers: Headers, then: () => void) {
+  function admitRequest(req: NodeRequest, res: NodeResponse, bytes: number, headers: Headers, then: () => void) {
     const over = bytes - FREE_REQUEST_BYTES;
     if (over <= 0) {
       then();
@@ -152,8 +164,8 @@ export function createFrontDoor(options: FrontDoorOptions) {
     );
   }
 
-  function serve(req: IncomingMessage, res: ServerResponse, url: ReturnType<typeof splitUrl>, headers: Headers, bounds: RequestBounds) {
-    const toYoga = (request: IncomingMessage) => {
+  function serve(req: NodeRequest, res: NodeResponse, url: ReturnType<typeof splitUrl>, headers: Headers, bounds: RequestBounds) {
+    const toYoga = (request: NodeRequest) => {
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
       yoga(request, res);
     };
@@ -169,6 +181,8 @@ export function createFrontDoor(options: FrontDoorOptions) {
         return;
       }
       void readBody(req, bounds.maxBodyBytes).then((body) => {
+        // Answered meanwhile: an HTTP/2 request whose body did not arrive in time (408, http/server.ts).
+        if (res.headersSent) return;
         if (!body.ok) {
           if (body.reason === 'too-large') tooLarge(req, res, bounds, headers, null);
           else res.destroy();
@@ -198,11 +212,11 @@ export function createFrontDoor(options: FrontDoorOptions) {
   }
 
   function serveGet(
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: NodeRequest,
+    res: NodeResponse,
     url: ReturnType<typeof splitUrl>,
     headers: Headers,
-    toYoga: (req: IncomingMessage) => void,
+    toYoga: (req: NodeRequest) => void,
   ) {
     const search = new URLSearchParams(url.query);
     if (Buffer.byteLength(search.get('variables') ?? '') > options.maxVariablesBytes) {
@@ -229,7 +243,7 @@ const STREAM_TOKEN_HEADER = 'x-graphql-event-stream-token';
  * picks text/event-stream over JSON, as the fast path and Yoga negotiate) is a stream open, except
  * on the stream path with a reservation token (it attaches to, or runs in, a stream its PUT counted).
  */
-function addressLimitsOf(req: IncomingMessage, url: ReturnType<typeof splitUrl>, options: FrontDoorOptions): RateLimit[] {
+function addressLimitsOf(req: NodeRequest, url: ReturnType<typeof splitUrl>, options: FrontDoorOptions): RateLimit[] {
   const { streamOpens, reservations } = options.addressLimits;
   if (req.method === 'PUT') return url.path === options.streamPath ? [streamOpens, reservations] : [];
   if (req.method !== 'GET' && req.method !== 'POST') return [];
@@ -255,7 +269,7 @@ const MAX_ADDRESS = 64;
  * entry (the client as the first proxy saw it), else the socket's. IPv4 clients of a dual-stack
  * socket (`::ffff:203.0.113.7`) count as their IPv4 address.
  */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+export function clientAddress(req: NodeRequest, trustProxy: boolean): string {
   if (trustProxy) {
     const forwarded = req.headers['x-forwarded-for'];
     const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
@@ -288,13 +302,13 @@ function servedAsGraphql(url: URL, options: FrontDoorOptions): boolean {
 }
 
 /** GraphiQL: a browser navigating to the endpoint. */
-function wantsHtml(req: IncomingMessage): boolean {
+function wantsHtml(req: NodeRequest): boolean {
   const accept = req.headers.accept;
   return typeof accept === 'string' && accept.includes('text/html');
 }
 
 function refuse(
-  res: ServerResponse,
+  res: NodeResponse,
   status: number,
   code: string,
   message: string,
@@ -306,7 +320,7 @@ function refuse(
   res.end(body);
 }
 
-function variablesTooLarge(res: ServerResponse, limit: number) {
+function variablesTooLarge(res: NodeResponse, limit: number) {
   refuse(res, 413, 'PAYLOAD_TOO_LARGE', `Variables are limited to ${limit} bytes (MAX_VARIABLES_BYTES).`);
 }
 
@@ -321,7 +335,7 @@ function variablesTooLarge(res: ServerResponse, limit: number) {
 /** What a refused body may still send before its connection is cut (time enough to read the 413). */
 const DRAIN_BYTES = 1024 * 1024;
 
-function tooLarge(req: IncomingMessage, res: ServerResponse, bounds: RequestBounds, headers: Headers, drainAtMost: number | null) {
+function tooLarge(req: NodeRequest, res: NodeResponse, bounds: RequestBounds, headers: Headers, drainAtMost: number | null) {
   refuse(res, 413, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${bounds.maxBodyBytes} bytes (${bounds.bodySetting}).`, headers);
   if (drainAtMost !== null) {
     let dropped = 0;

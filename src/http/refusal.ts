@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import { isGone, type NodeResponse } from '../node-http.ts';
 
 /**
  * Answers a refusal for a limit (429) after a delay: a client that sends its next request as soon
@@ -9,7 +9,7 @@ import type { ServerResponse } from 'node:http';
  * attacker's socket costs a timer and nothing is read; a client that leaves is simply not answered.
  * Waiting longer than the client is told to retry after would delay an honest retry.
  */
-export function refuseLater(res: ServerResponse, delayMs: number, retryAfterSeconds: number, answer: () => void): void {
+export function refuseLater(res: NodeResponse, delayMs: number, retryAfterSeconds: number, answer: () => void): void {
   const ms = Math.min(delayMs, retryAfterSeconds * 1000);
   if (ms <= 0) {
     answer();
@@ -18,7 +18,7 @@ export function refuseLater(res: ServerResponse, delayMs: number, retryAfterSeco
   res.req.pause();
   const timer = setTimeout(() => {
     res.off('close', cancel);
-    if (!res.destroyed && !res.writableEnded) answer();
+    if (!isGone(res) && !res.writableEnded) answer();
   }, ms);
   const cancel = () => clearTimeout(timer);
   res.once('close', cancel);

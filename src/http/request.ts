@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { NodeRequest } from '../node-http.ts';
 
 /** The GraphQL-over-HTTP parameters of a request. */
 export interface Params {
@@ -16,7 +16,7 @@ export type Body = { ok: true; bytes: Buffer } | { ok: false; reason: 'too-large
  * answers 413 and closes the connection): a client sending an endless or huge body costs at most
  * `limit` bytes of memory.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Body> {
+export function readBody(req: NodeRequest, limit: number): Promise<Body> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -40,7 +40,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Body> {
 }
 
 /** Hands a request whose body was already read to Yoga, which reads it from `req.body`. */
-export function withBody(req: IncomingMessage, body: Buffer): IncomingMessage {
+export function withBody(req: NodeRequest, body: Buffer): NodeRequest {
   Object.assign(req, { body });
   return req;
 }

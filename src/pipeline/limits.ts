@@ -41,7 +41,7 @@ const tokenBounds = new WeakMap<object, number>();
 
 /**
  * Bounds the tokens of the document this request carries (tighter than MAX_DOCUMENT_TOKENS for
- * callers without the emit scope). The request is Node's IncomingMessage, which the fast path and
+ * callers without the emit scope). The request is Node's (HTTP/1.1 or HTTP/2), which the fast path and
  * Yoga's node adapter both put in the context as `req`.
  */
 export function limitDocumentTokens(req: object, maxTokens: number): void {

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { TEST_SECRET } from './app.ts';
@@ -45,8 +46,9 @@ export class Cluster {
   /**
    * Starts an instance with extra environment variables. `options.port` reuses a port (to restart
    * an instance "in place", as a supervisor would, so its clients reconnect to the same URL).
+   * `options.ca`: the instance serves TLS (TLS_CERT_FILE) with this certificate; its URL is https.
    */
-  async start(extra: Record<string, string> = {}, options: { port?: number } = {}): Promise<Instance> {
+  async start(extra: Record<string, string> = {}, options: { port?: number; ca?: Buffer } = {}): Promise<Instance> {
     const port = options.port ?? (await freePort());
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       cwd: ROOT,
@@ -70,7 +72,7 @@ export class Cluster {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     // An instance told to listen on another address (e.g. a veth's) is reached there.
     const host = extra.HOST ?? this.env.HOST ?? '127.0.0.1';
-    const url = `http://${host}:${port}`;
+    const url = `${options.ca ? 'https' : 'http'}://${host}:${port}`;
     const instance: Instance = {
       url,
       port,
@@ -89,10 +91,7 @@ export class Cluster {
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`instance exited during start-up:\n${output}`);
-      const ok = await fetch(`${url}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
+      const ok = await ready(`${url}/ready`, options.ca);
       if (ok) return instance;
       if (Date.now() > deadline) throw new Error(`instance not ready after 30 s:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -107,4 +106,20 @@ export class Cluster {
     );
     this.instances.clear();
   }
+}
+
+/** Whether GET `url` answers 200 (over TLS trusting `ca`, which fetch cannot be told). */
+function ready(url: string, ca: Buffer | undefined): Promise<boolean> {
+  if (!ca) {
+    return fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
+  }
+  return new Promise((resolve) => {
+    httpsGet(url, { ca }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    }).on('error', () => resolve(false));
+  });
 }

@@ -91,17 +91,26 @@ describe('production defaults', () => {
       return { status: response.status, type: response.headers.get('content-type') ?? '', text: await response.text() };
     };
 
-    it('is not served by default', async () => {
+    /** The path of GraphiQL's script on the page GRAPHIQL_ENABLED=true serves. */
+    const scriptPath = async () => {
+      const path = /src="(\/graphiql\/assets\/[^"]+\/graphiql\.js)"/.exec((await page(open.url)).text)?.[1];
+      if (!path) throw new Error('no GraphiQL script on the page');
+      return path;
+    };
+
+    it('is not served by default, nor its assets', async () => {
       const answer = await page(closed.url);
       expect(answer.type).not.toMatch(/text\/html/);
       expect(answer.text).not.toMatch(/graphiql/i);
+      expect((await fetch(`${closed.url}${await scriptPath()}`)).status).toBe(404);
     });
 
-    it('is served with GRAPHIQL_ENABLED=true', async () => {
+    it('is served with GRAPHIQL_ENABLED=true, with its assets', async () => {
       const answer = await page(open.url);
       expect(answer.status).toBe(200);
       expect(answer.type).toMatch(/text\/html/);
       expect(answer.text).toMatch(/graphiql/i);
+      expect((await fetch(`${open.url}${await scriptPath()}`)).status).toBe(200);
     });
   });
 
