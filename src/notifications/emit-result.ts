@@ -119,10 +119,19 @@ export function complete<M extends BatchMember>(plans: readonly Plan<M>[], inser
           seenAt: null,
           archivedAt: null,
           createdAt: isoOf(row.created_at),
+          changeSeq: Number(row.seq),
+          progress: null,
+          taskState: null,
+          updatedAt: null,
         };
         delivery.published = wire;
         if (tpl.key !== null) stored.set(keyOf(wire.recipientId, tpl.key), delivery);
-        addToMessage(messages, wire, Number(row.version), row.unread_count, row.unseen_count);
+        addToMessage(messages, wire, {
+          v: Number(row.version),
+          unread: row.unread_count,
+          unseen: row.unseen_count,
+          lastSeq: Number(row.last_seq),
+        });
       } else if (delivery.status === 'DUPLICATE' && tpl.key !== null) {
         // A retry grouped into the same transaction as its first attempt: name what that attempt stored.
         delivery.notification ??= stored.get(keyOf(delivery.recipientId, tpl.key))?.notification ?? null;

@@ -139,11 +139,11 @@ function isObject(value: unknown): value is object {
 }
 
 /**
- * The position a client resumes after once it has this event: only additions advance it (a change
- * event names an older notification's position, which must not become the SSE id).
+ * The position a client resumes after once it has this event: every hub event has its own
+ * position in the user's log (a change takes a position of its own, later than everything before it).
  */
 function resumeCursor(event: unknown): string | undefined {
-  if (!isObject(event) || !('type' in event) || event.type !== 'added') return undefined;
+  if (!isObject(event)) return undefined;
   return 'cursor' in event && typeof event.cursor === 'string' ? event.cursor : undefined;
 }
 

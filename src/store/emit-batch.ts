@@ -59,10 +59,11 @@ export interface InsertedRow {
   template: number;
   /** The row's place in the statement's recipient array (1-based). */
   ord: bigint | string;
-  /** The recipient's inbox after the batch. */
+  /** The recipient's inbox after the statement. */
   unread_count: number;
   unseen_count: number;
   version: bigint | string;
+  last_seq: bigint | string;
 }
 
 /** The one-statement strategy's rows: inserted rows, and one row per recipient with preferences. */
@@ -212,20 +213,21 @@ alloc AS (
 numbered AS (
   SELECT i.u, i.t, i.ord,
          a.last_seq - count(*) OVER (PARTITION BY i.u) + row_number() OVER (PARTITION BY i.u ORDER BY i.ord) AS seq,
-         a.unread_count, a.unseen_count, a.version
+         a.unread_count, a.unseen_count, a.version, a.last_seq
   FROM input i JOIN alloc a ON a.user_id = i.u
 ),
 json AS MATERIALIZED (
   SELECT t, d::jsonb AS data, a::jsonb AS actor FROM unnest($7::text[], $10::text[]) WITH ORDINALITY AS x(d, a, t)
 ),
 ins AS (
-  INSERT INTO notification (recipient_id, seq, title, body, type, category, data, idempotency_key, url, actor)
-  SELECT n.u, n.seq, ($3::text[])[n.t], ($4::text[])[n.t], (($5::text[])[n.t])::"NotificationType",
+  INSERT INTO notification (recipient_id, seq, change_seq, title, body, type, category, data, idempotency_key, url, actor)
+  SELECT n.u, n.seq, n.seq, ($3::text[])[n.t], ($4::text[])[n.t], (($5::text[])[n.t])::"NotificationType",
          ($6::text[])[n.t], j.data, ($8::text[])[n.t], ($9::text[])[n.t], j.actor
   FROM numbered n JOIN json j ON j.t = n.t
   RETURNING id, recipient_id, seq, created_at
 )
-SELECT 'n' AS kind, ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.ord, n.unread_count, n.unseen_count, n.version${
+SELECT 'n' AS kind, ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.ord, n.unread_count, n.unseen_count, n.version,
+       n.last_seq${
   withPreferences
     ? ', NULL::boolean AS enabled, NULL::boolean AS email, NULL::boolean AS sms, NULL::boolean AS push, NULL::text[] AS muted_categories'
     : ''
@@ -234,7 +236,7 @@ FROM ins JOIN numbered n ON n.u = ins.recipient_id AND n.seq = ins.seq${
   withPreferences
     ? `
 UNION ALL
-SELECT 'p', NULL::uuid, user_id, NULL::bigint, NULL::timestamptz, NULL::int, NULL::bigint, NULL::int, NULL::int, NULL::bigint, enabled, email, sms, push, muted_categories
+SELECT 'p', NULL::uuid, user_id, NULL::bigint, NULL::timestamptz, NULL::int, NULL::bigint, NULL::int, NULL::int, NULL::bigint, NULL::bigint, enabled, email, sms, push, muted_categories
 FROM prefs`
     : ''
 }`;
