@@ -239,7 +239,9 @@ function templateParams(batch: readonly BatchMember[]) {
     batch.map((m) => m.template.url),
     batch.map((m) => (m.template.actor === null ? null : JSON.stringify(m.template.actor))),
     batch.map((m) => m.template.updateKey),
-    batch.map((m) => m.template.progress),
+    // As text: a double passed as a number through Prisma to PGlite lost digits (0.1 + 0.2 came
+    // back 0.3); JavaScript's shortest round-trip text is exact.
+    batch.map((m) => (m.template.progress === null ? null : String(m.template.progress))),
     batch.map((m) => m.template.taskState),
   ];
 }
@@ -282,7 +284,7 @@ ins AS (
                             update_key, progress, task_state)
   SELECT n.u, n.seq, n.seq, ($3::text[])[n.t], ($4::text[])[n.t], (($5::text[])[n.t])::"NotificationType",
          ($6::text[])[n.t], j.data, ($8::text[])[n.t], ($9::text[])[n.t], j.actor,
-         ($11::text[])[n.t], ($12::float8[])[n.t], (($13::text[])[n.t])::"TaskState"
+         ($11::text[])[n.t], (($12::text[])[n.t])::float8, (($13::text[])[n.t])::"TaskState"
   FROM numbered n JOIN json j ON j.t = n.t
   RETURNING id, recipient_id, seq, created_at
 )
@@ -343,7 +345,7 @@ upd AS (
     title = ($4::text[])[nb.t], body = ($5::text[])[nb.t], type = (($6::text[])[nb.t])::"NotificationType",
     category = ($7::text[])[nb.t], data = j.data, url = ($10::text[])[nb.t], actor = j.actor,
     idempotency_key = COALESCE(($9::text[])[nb.t], n.idempotency_key), update_key = COALESCE(($12::text[])[nb.t], n.update_key),
-    progress = ($13::float8[])[nb.t], task_state = (($14::text[])[nb.t])::"TaskState",
+    progress = (($13::text[])[nb.t])::float8, task_state = (($14::text[])[nb.t])::"TaskState",
     read_at = CASE WHEN nb.mark THEN NULL ELSE n.read_at END,
     seen_at = CASE WHEN nb.mark THEN NULL ELSE n.seen_at END,
     change_seq = nb.pos, updated_at = now()
