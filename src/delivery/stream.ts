@@ -246,7 +246,15 @@ export class Stream implements HubStream {
 
   /** A deletion read from the log. */
   deliverDeleted(id: string, pos: number) {
-    this.push({ type: 'changed', cursor: encodeCursor(pos), change: 'DELETED', notificationId: id, readAt: null, seenAt: null, archivedAt: null });
+    this.push({
+      type: 'changed',
+      cursor: encodeCursor(pos),
+      change: 'DELETED',
+      notificationId: id,
+      readAt: null,
+      seenAt: null,
+      archivedAt: null,
+    });
   }
 
   /** Resolves once the consumer has taken most of the queue (backpressure for long replays). */

@@ -95,8 +95,9 @@ export function addToMessage(messages: Map<string, AddedMessage>, n: WireNotific
     message.unseen = after.unseen;
     message.p[1] = after.lastSeq;
   }
-  if (updated) (message.updated ??= []).push(n);
-  else message.added.push(n);
+  if (!updated) message.added.push(n);
+  else if (message.updated) message.updated.push(n);
+  else message.updated = [n];
 }
 
 /**
@@ -170,7 +171,16 @@ export interface PackedFanout {
    * as [template, id, seq, createdAt, readAt, archivedAt, seenAt, changeSeq, updatedAt]. The
    * elements after each release's own are absent from instances of that release.
    */
-  e: [string, number, number, PackedNotification[] | null, InboxMessage['changed'] | null, number?, ([number, number] | null)?, PackedNotification[]?][];
+  e: [
+    string,
+    number,
+    number,
+    PackedNotification[] | null,
+    InboxMessage['changed'] | null,
+    number?,
+    ([number, number] | null)?,
+    PackedNotification[]?,
+  ][];
 }
 
 type PackedNotification = [number, string, number, string, string | null, string | null, (string | null)?, number?, (string | null)?];
@@ -235,7 +245,22 @@ export function unpackFanout(packed: PackedFanout): [string, InboxMessage][] {
       // From another instance: a message naming a template it does not hold is malformed.
       if (template === undefined) throw new Error(`fan-out names template ${i} of ${packed.t.length}`);
       const [title, body, type, category, data, url = null, actor = null, progress = null, taskState = null] = template;
-      const n: WireNotification = { id, recipientId: userId, seq, title, body, type, category, data, url, actor, readAt, seenAt, archivedAt, createdAt };
+      const n: WireNotification = {
+        id,
+        recipientId: userId,
+        seq,
+        title,
+        body,
+        type,
+        category,
+        data,
+        url,
+        actor,
+        readAt,
+        seenAt,
+        archivedAt,
+        createdAt,
+      };
       if (changeSeq !== undefined) Object.assign(n, { changeSeq, progress, taskState, updatedAt });
       return n;
     };

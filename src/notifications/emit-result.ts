@@ -75,7 +75,11 @@ export type Updated = Map<Delivery, UpdatedRow>;
  * statement's recipient array, 1-based), never by comparing recipient ids: a string that went
  * through the database may not come back identical.
  */
-export function matchRows<R extends { ord: bigint | string }>(rows: readonly R[], deliveries: readonly Delivery[], into: Map<Delivery, R>): void {
+export function matchRows<R extends { ord: bigint | string }>(
+  rows: readonly R[],
+  deliveries: readonly Delivery[],
+  into: Map<Delivery, R>,
+): void {
   for (const r of rows) {
     const delivery = deliveries[Number(r.ord) - 1];
     if (delivery !== undefined) into.set(delivery, r);
@@ -87,7 +91,11 @@ export function matchRows<R extends { ord: bigint | string }>(rows: readonly R[]
  * notification; for a retry grouped with its first attempt, that attempt's notification) and
  * makes one bus message per user: all of that user's additions, in position order.
  */
-export function complete<M extends BatchMember>(plans: readonly Plan<M>[], inserted: Inserted, updated: Updated = NO_UPDATES): Map<string, AddedMessage> {
+export function complete<M extends BatchMember>(
+  plans: readonly Plan<M>[],
+  inserted: Inserted,
+  updated: Updated = NO_UPDATES,
+): Map<string, AddedMessage> {
   const messages = new Map<string, AddedMessage>();
   // Notifications stored by this batch under an idempotency key, for retries in the same batch.
   const stored = new Map<string, Delivery>();

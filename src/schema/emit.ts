@@ -49,7 +49,8 @@ const EmitNotificationInput = builder.inputType('EmitNotificationInput', {
     taskState: t.field({ type: TaskStateEnum, required: false }),
     markUnread: t.boolean({
       required: false,
-      description: 'An update makes the notification unread and unseen again (the badges count it again). Default false: it keeps its read and seen state.',
+      description:
+        'An update makes the notification unread and unseen again (the badges count it again). Default false: it keeps its read and seen state.',
     }),
   }),
 });
@@ -95,7 +96,7 @@ const EmitNotificationPayload = builder.simpleObject('EmitNotificationPayload', 
     deliveredCount: t.int(),
     suppressedCount: t.int(),
     duplicateCount: t.int(),
-    updatedCount: t.int({ description: 'Recipients whose notification with the emit\'s `key` was updated in place.' }),
+    updatedCount: t.int({ description: "Recipients whose notification with the emit's `key` was updated in place." }),
     deliveries: t.field({ type: [EmitDelivery], description: 'One entry per recipient, in the order given.' }),
   }),
 });

@@ -111,7 +111,7 @@ builder.subscriptionFields((t) => ({
   inboxEvents: t.withAuth({ streamUser: true }).field({
     type: InboxEvent,
     description:
-      'Everything one tab needs, every event at its position in the inbox\'s log (its `cursor`, the SSE id). From `after`: every change since, coalesced (each notification once, in its latest state: NotificationAddedEvent if it is new, NotificationUpdatedEvent if it changed, NotificationChangedEvent DELETED if it was deleted), then the exact counts, then live: additions, updates in place, changes and the counts after each.',
+      "Everything one tab needs, every event at its position in the inbox's log (its `cursor`, the SSE id). From `after`: every change since, coalesced (each notification once, in its latest state: NotificationAddedEvent if it is new, NotificationUpdatedEvent if it changed, NotificationChangedEvent DELETED if it was deleted), then the exact counts, then live: additions, updates in place, changes and the counts after each.",
     args: afterArgs,
     subscribe: (_root, args, ctx) => openStream(ctx, 'inboxEvents', args.after),
     resolve: (event) => event,

@@ -155,7 +155,13 @@ export function batchStore(storedWhen: readonly PreferenceFacts[]): BatchStore {
         const { updates } = plan;
         const updated =
           updates.users.length > 0
-            ? await tx.query<UpdatedRow>(UPDATE_SQL, [updates.users, updates.ids, updates.templates, ...templateParams(batch), batch.map((m) => m.template.markUnread)])
+            ? await tx.query<UpdatedRow>(UPDATE_SQL, [
+                updates.users,
+                updates.ids,
+                updates.templates,
+                ...templateParams(batch),
+                batch.map((m) => m.template.markUnread),
+              ])
             : [];
         const rows =
           plan.users.length > 0 ? await tx.query<InsertedRow>(INSERT_SQL, [plan.users, plan.templates, ...templateParams(batch)]) : [];
@@ -290,10 +296,10 @@ ins AS (
 )
 SELECT 'n' AS kind, ins.id, ins.recipient_id, ins.seq, ins.created_at, n.t AS template, n.ord, n.unread_count, n.unseen_count, n.version,
        n.last_seq${
-  withPreferences
-    ? ', NULL::boolean AS enabled, NULL::boolean AS email, NULL::boolean AS sms, NULL::boolean AS push, NULL::text[] AS muted_categories'
-    : ''
-}
+         withPreferences
+           ? ', NULL::boolean AS enabled, NULL::boolean AS email, NULL::boolean AS sms, NULL::boolean AS push, NULL::text[] AS muted_categories'
+           : ''
+       }
 FROM ins JOIN numbered n ON n.u = ins.recipient_id AND n.seq = ins.seq${
   withPreferences
     ? `

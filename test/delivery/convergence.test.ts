@@ -19,16 +19,30 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ k: 'emit' as const }) },
   {
     weight: 3,
-    arbitrary: fc.record({ k: fc.constant('update' as const), key: fc.integer({ min: 0, max: 2 }), progress: fc.double({ min: 0, max: 1, noNaN: true }), markUnread: fc.boolean() }),
+    arbitrary: fc.record({
+      k: fc.constant('update' as const),
+      key: fc.integer({ min: 0, max: 2 }),
+      progress: fc.double({ min: 0, max: 1, noNaN: true }),
+      markUnread: fc.boolean(),
+    }),
   },
   {
     weight: 5,
-    arbitrary: fc.record({ k: fc.constant('change' as const), change: fc.constantFrom(...CHANGES), pick: fc.nat(), n: fc.integer({ min: 1, max: 3 }) }),
+    arbitrary: fc.record({
+      k: fc.constant('change' as const),
+      change: fc.constantFrom(...CHANGES),
+      pick: fc.nat(),
+      n: fc.integer({ min: 1, max: 3 }),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('all' as const), which: fc.constantFrom('read' as const, 'seen' as const) }) },
   {
     weight: 3,
-    arbitrary: fc.record({ k: fc.constant('tab' as const), tab: fc.constantFrom(0 as const, 1 as const), via: fc.constantFrom('after' as const, 'header' as const) }),
+    arbitrary: fc.record({
+      k: fc.constant('tab' as const),
+      tab: fc.constantFrom(0 as const, 1 as const),
+      via: fc.constantFrom('after' as const, 'header' as const),
+    }),
   },
 );
 
@@ -53,7 +67,11 @@ describe.each(BACKENDS)('convergence (%s)', (backend) => {
         const token = await t.token(user);
         const alive: string[] = [];
         const emit = async (input: { key?: string; progress?: number; markUnread?: boolean }) => {
-          const r = await t.execute(EmitKeyed, { input: { recipientIds: [user], title: `t${alive.length}`, body: 'b', ...input } }, producer);
+          const r = await t.execute(
+            EmitKeyed,
+            { input: { recipientIds: [user], title: `t${alive.length}`, body: 'b', ...input } },
+            producer,
+          );
           const d = r.data?.emitNotification.deliveries[0];
           if (!d?.notification) throw new Error(`emit failed: ${JSON.stringify(r.errors)}`);
           if (d.status === 'DELIVERED') alive.push(d.notification.id);

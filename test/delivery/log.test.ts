@@ -172,12 +172,7 @@ describe.each(BACKENDS)('the inbox log (%s)', (backend) => {
     // Two recipients, one with the key, one without: one update, one addition, in one emit.
     const both = await t.execute(EmitKeyed, { input: { recipientIds: [user, 'log-keys-2'], key: 'k', title: 'both' } }, producer);
     expect(both.data?.emitNotification).toMatchObject({ deliveredCount: 1, updatedCount: 1 });
-    for (const input of [
-      { progress: 1.5 },
-      { progress: -0.1 },
-      { key: '' },
-      { key: 'x'.repeat(201) },
-    ]) {
+    for (const input of [{ progress: 1.5 }, { progress: -0.1 }, { key: '' }, { key: 'x'.repeat(201) }]) {
       const r = await t.execute(EmitKeyed, { input: { recipientIds: [user], title: 'bad', ...input } }, producer);
       expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     }

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import { isNewerVersion, judgePosition, judgeRange, judgeResume } from '../../src/delivery/sequencer.ts';
 import { Stream, type StreamEvent, type StreamKind } from '../../src/delivery/stream.ts';
-import type { InboxMessage } from '../../src/domain/messages.ts';
 import { encodeCursor } from '../../src/domain/cursor.ts';
+import type { InboxMessage } from '../../src/domain/messages.ts';
 import { wireNotification } from '../helpers/wire.ts';
 
 describe('sequencer: each incoming position against the last delivered', () => {
@@ -36,7 +36,10 @@ describe('sequencer: each incoming position against the last delivered', () => {
         (sizes, picks) => {
           const ranges: [number, number][] = [];
           let head = 0;
-          for (const k of sizes) ranges.push([head, (head += k)]);
+          for (const k of sizes) {
+            ranges.push([head, head + k]);
+            head += k;
+          }
           let last = 0;
           const applied: number[] = [];
           const take = (from: number, to: number) => {
@@ -84,7 +87,13 @@ function collecting(kind: StreamKind, lastSeq: number, lastVersion = lastSeq) {
 
 const added = (v: number, ...seqs: number[]): InboxMessage => ({ v, unread: v, added: seqs.map((s) => wireNotification('u', s)) });
 /** A transaction of the log: the positions after `from` to `to`, its events, the inbox version after it. */
-const tx = (from: number, to: number, message: Partial<InboxMessage> = {}): InboxMessage => ({ v: to, unread: 0, unseen: 0, p: [from, to], ...message });
+const tx = (from: number, to: number, message: Partial<InboxMessage> = {}): InboxMessage => ({
+  v: to,
+  unread: 0,
+  unseen: 0,
+  p: [from, to],
+  ...message,
+});
 const readAt = '2026-01-01T00:00:00.000Z';
 
 describe('a stream applies live messages through the sequencer', () => {
@@ -92,7 +101,19 @@ describe('a stream applies live messages through the sequencer', () => {
     const { stream, events } = collecting('inbox', 0, 0);
     const n1 = wireNotification('u', 1, { changeSeq: 1 });
     expect(stream.apply(tx(0, 1, { added: [n1] }))).toBe(false);
-    expect(stream.apply(tx(1, 3, { changed: { change: 'READ', items: [{ id: 'a', seq: 1, pos: 2, readAt, archivedAt: null }, { id: 'b', seq: 1, pos: 3, readAt, archivedAt: null }] } }))).toBe(false);
+    expect(
+      stream.apply(
+        tx(1, 3, {
+          changed: {
+            change: 'READ',
+            items: [
+              { id: 'a', seq: 1, pos: 2, readAt, archivedAt: null },
+              { id: 'b', seq: 1, pos: 3, readAt, archivedAt: null },
+            ],
+          },
+        }),
+      ),
+    ).toBe(false);
     expect(stream.apply(tx(1, 3))).toBe(false); // re-sent: dropped
     expect(stream.apply(tx(3, 4, { updated: [wireNotification('u', 1, { changeSeq: 4, progress: 0.5 })] }))).toBe(false);
     expect(events.map((e) => [e.type, e.cursor])).toEqual([
@@ -126,7 +147,12 @@ describe('a stream applies live messages through the sequencer', () => {
 
   it('a transaction mixing additions and updates is delivered in position order', () => {
     const { stream, events } = collecting('inbox', 0, 0);
-    stream.apply(tx(0, 3, { added: [wireNotification('u', 1), wireNotification('u', 3)], updated: [wireNotification('u', 0, { id: 'old', changeSeq: 2 })] }));
+    stream.apply(
+      tx(0, 3, {
+        added: [wireNotification('u', 1), wireNotification('u', 3)],
+        updated: [wireNotification('u', 0, { id: 'old', changeSeq: 2 })],
+      }),
+    );
     expect(events.filter((e) => e.type !== 'unread').map((e) => [e.type, e.cursor])).toEqual([
       ['added', encodeCursor(1)],
       ['updated', encodeCursor(2)],

@@ -72,7 +72,7 @@ describe('fan-out messages travel packed: shared content once, per-recipient fie
 });
 
 describe("a commit's additions: one message per user", () => {
-  it('spans the positions the commit took: additions and updates, ending at the newest, with the last statement\'s counts', () => {
+  it("spans the positions the commit took: additions and updates, ending at the newest, with the last statement's counts", () => {
     const messages = new Map<string, AddedMessage>();
     // The keyed strategy's two statements: updates first (version 4), then additions (version 5).
     addToMessage(messages, wire('u1', 2, { changeSeq: 9 }), { v: 4, unread: 1, unseen: 1, lastSeq: 9 }, true);
@@ -83,8 +83,27 @@ describe("a commit's additions: one message per user", () => {
 
   it('carry positions and updates through a packed fan-out, and read entries of instances before them', () => {
     const entries: [string, InboxMessage][] = [
-      ['u1', { v: 2, unread: 1, unseen: 1, p: [4, 6], added: [wire('u1', 5, { changeSeq: 5, progress: null, taskState: null, updatedAt: null })], updated: [wire('u1', 1, { changeSeq: 6, progress: 0.5, taskState: 'RUNNING', updatedAt: '2026-01-01T00:00:00.000Z' })] }],
-      ['u2', { v: 3, unread: 0, unseen: 0, p: [1, 2], changed: { change: 'READ', items: [{ id: 'x', seq: 1, pos: 2, readAt: null, archivedAt: null }] } }],
+      [
+        'u1',
+        {
+          v: 2,
+          unread: 1,
+          unseen: 1,
+          p: [4, 6],
+          added: [wire('u1', 5, { changeSeq: 5, progress: null, taskState: null, updatedAt: null })],
+          updated: [wire('u1', 1, { changeSeq: 6, progress: 0.5, taskState: 'RUNNING', updatedAt: '2026-01-01T00:00:00.000Z' })],
+        },
+      ],
+      [
+        'u2',
+        {
+          v: 3,
+          unread: 0,
+          unseen: 0,
+          p: [1, 2],
+          changed: { change: 'READ', items: [{ id: 'x', seq: 1, pos: 2, readAt: null, archivedAt: null }] },
+        },
+      ],
       ['u3', { v: 1, unread: 1 }],
     ];
     expect(overTheWire(entries)).toEqual(JSON.parse(JSON.stringify(entries)));

@@ -1,5 +1,5 @@
 import type { ResultOf } from '@graphql-typed-document-node/core';
-import { LogEvents, LogPage, type LogNotification } from '../documents.ts';
+import { LogEvents, type LogNotification, LogPage } from '../documents.ts';
 import type { TestApp } from './app.ts';
 import type { SseReader } from './sse.ts';
 
