@@ -178,24 +178,30 @@ export async function changesAfter(sql: Sql, userId: string, q: LogQuery & { sin
      ) c ON true`,
     [userId, q.after, q.bound ?? null, q.since],
   );
-  let notifications = 0;
-  let deletions = 0;
-  const entries: LogEntry[] = [];
+  const notifications: LogEntry[] = [];
+  const deletions: LogEntry[] = [];
   for (const r of rows) {
     if (r.id === null) continue;
-    if (r.kind === 'n') {
-      notifications++;
-      entries.push({ kind: 'notification', pos: Number(r.pos), notification: fromRow(r) });
-    } else {
-      deletions++;
-      entries.push({ kind: 'deleted', pos: Number(r.pos), id: r.id, seq: Number(r.seq) });
-    }
+    if (r.kind === 'n') notifications.push({ kind: 'notification', pos: Number(r.pos), notification: fromRow(r) });
+    else deletions.push({ kind: 'deleted', pos: Number(r.pos), id: r.id, seq: Number(r.seq) });
   }
-  entries.sort((a, b) => a.pos - b.pos);
-  // Each branch read at most `limit`: past the first `limit` entries, one branch may have more
-  // that sort before the other's, so the page ends there and the next one starts after it.
-  const more = notifications === limit || deletions === limit;
-  return { head: headOf(rows[0]), items: more ? entries.slice(0, limit) : entries, more };
+  return { head: headOf(rows[0]), ...mergeLog(notifications, deletions, limit) };
+}
+
+/**
+ * One page of the log from its two branches (changed notifications, deletions), each read in
+ * position order up to `limit`: merged by position. When a branch was cut at `limit`, the other
+ * may hold entries past the cut one's last, which the next page (after the page's last) reads
+ * again, so the page ends at the `limit`-th entry. Pure, for the tests.
+ */
+export function mergeLog(
+  notifications: readonly LogEntry[],
+  deletions: readonly LogEntry[],
+  limit: number,
+): { items: LogEntry[]; more: boolean } {
+  const entries = [...notifications, ...deletions].sort((a, b) => a.pos - b.pos);
+  const more = notifications.length >= limit || deletions.length >= limit;
+  return { items: more ? entries.slice(0, limit) : entries, more };
 }
 
 /** What an inbox page selects; the domain validates it (inbox.ts). */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isNewerVersion, judgePosition, judgeRange, judgeResume } from '../../src/delivery/sequencer.ts';
 import { Stream, type StreamEvent, type StreamKind } from '../../src/delivery/stream.ts';
 import { encodeCursor } from '../../src/domain/cursor.ts';
-import type { InboxMessage } from '../../src/domain/messages.ts';
+import { fromWire, type InboxMessage } from '../../src/domain/messages.ts';
 import { wireNotification } from '../helpers/wire.ts';
 
 describe('sequencer: each incoming position against the last delivered', () => {
@@ -158,6 +158,21 @@ describe('a stream applies live messages through the sequencer', () => {
       ['updated', encodeCursor(2)],
       ['added', encodeCursor(3)],
     ]);
+  });
+});
+
+describe('a stream replays what it read from the log', () => {
+  it('a notification added after the position the read began at is an addition, one the client had is an update; deletions carry their position', () => {
+    const { stream, events } = collecting('inbox', 5, 5);
+    stream.deliverLatest(fromWire(wireNotification('u', 3, { changeSeq: 7 })), 7, 5);
+    stream.deliverLatest(fromWire(wireNotification('u', 8, { changeSeq: 9 })), 9, 5);
+    stream.deliverDeleted('gone', 10);
+    expect(events.map((e) => [e.type, e.cursor])).toEqual([
+      ['updated', encodeCursor(7)],
+      ['added', encodeCursor(9)],
+      ['changed', encodeCursor(10)],
+    ]);
+    expect(events[2]).toMatchObject({ change: 'DELETED', notificationId: 'gone' });
   });
 });
 
