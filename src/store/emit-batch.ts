@@ -173,7 +173,8 @@ export function batchStore(storedWhen: readonly PreferenceFacts[]): BatchStore {
 
 /**
  * Idempotency: what earlier attempts stored under the batch's keys, for its keyed recipients.
- * Keys past their TTL are released first (so a retry after the TTL stores again).
+ * Keys past their TTL (from the emit that stored them: the addition, or the latest update) are
+ * released first (so a retry after the TTL stores again).
  */
 async function findStoredUnderKeys(tx: Sql, batch: readonly BatchMember[], ttlHours: number): Promise<Map<string, NotificationRecord>> {
   const users: string[] = [];
@@ -190,7 +191,7 @@ async function findStoredUnderKeys(tx: Sql, batch: readonly BatchMember[], ttlHo
   if (users.length === 0) return existing;
   await tx.query(
     `UPDATE notification n SET idempotency_key = NULL FROM unnest($1::text[], $2::text[]) AS k(u, key)
-       WHERE n.recipient_id = k.u AND n.idempotency_key = k.key AND n.created_at <= now() - $3::interval`,
+       WHERE n.recipient_id = k.u AND n.idempotency_key = k.key AND COALESCE(n.updated_at, n.created_at) <= now() - $3::interval`,
     [users, keys, `${ttlHours} hours`],
   );
   const rows = await tx.query<NotificationRow & { idempotency_key: string }>(
