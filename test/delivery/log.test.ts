@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTask } from '../../examples/task-progress.ts';
 import { decodeCursor, encodeCursor } from '../../src/domain/cursor.ts';
 import { pruneExpired } from '../../src/notifications/retention.ts';
 import {
@@ -140,6 +141,71 @@ describe.each(BACKENDS)('the inbox log (%s)', (backend) => {
     await back.reached(fresh.cursor);
     expect(back.events.map((e) => e.__typename)).toEqual(['NotificationUpdatedEvent', 'UnreadCountChangedEvent']);
     expect(comparable(back.view)).toEqual(comparable(fresh));
+  });
+
+  it('seed 002: the example task runner reports 0 to 100% in 20 steps; one notification, each step live, counts exact, a tab back mid-task gets the latest state', async () => {
+    const user = 'log-seed-002';
+    const token = await t.token(user);
+    const tab = new LocalInbox(t, token, await fetchInbox(t, token));
+    await tab.connect();
+    const away = new LocalInbox(t, token, await fetchInbox(t, token));
+    const url = `${await t.listen()}/graphql`;
+    const task = runTask({ url, token: producer, recipientId: user, key: 'export:42', steps: 20, delayMs: 5 });
+    // The user reads it while it runs; the finished export comes back unread (markUnread).
+    let read = false;
+    while (!read) {
+      const held = [...tab.view.notifications.values()][0];
+      if (held && held.progress !== null && held.progress >= 0.5) {
+        await t.execute(MarkRead, { ids: [held.id] }, token);
+        read = true;
+      } else await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await away.connect(); // mid-task
+    expect(await task).toEqual(['DELIVERED', ...Array(20).fill('UPDATED')]);
+    const fresh = await fetchInbox(t, token);
+    expect(fresh.notifications.size).toBe(1);
+    expect([...fresh.notifications.values()][0]).toMatchObject({
+      title: 'Export ready',
+      progress: 1,
+      taskState: 'SUCCEEDED',
+      readAt: null,
+    });
+    expect(fresh).toMatchObject({ unreadCount: 1, unseenCount: 1 });
+    for (const each of [tab, away]) {
+      await each.reached(fresh.cursor);
+      expect(comparable(each.view)).toEqual(comparable(fresh));
+    }
+    const live = tab.events.filter((e) => e.__typename !== 'UnreadCountChangedEvent').map((e) => e.__typename);
+    expect(live.filter((e) => e === 'NotificationUpdatedEvent')).toHaveLength(20); // each step
+    expect(live.filter((e) => e === 'NotificationChangedEvent')).toHaveLength(1); // the read
+    // The tab that fetched before the task and came back mid-task: the notification once, in its
+    // state then (a new one to it), then each step after.
+    expect(away.events.slice(0, 2).map((e) => e.__typename)).toEqual(['NotificationAddedEvent', 'UnreadCountChangedEvent']);
+  });
+
+  it("updates in place through a fan-out: one emit with a key to 100 recipients updates each one's notification", async () => {
+    const users = Array.from({ length: 100 }, (_, i) => `log-fan-${i}`);
+    const token = await t.token('log-fan-7');
+    const tab = new LocalInbox(t, token, await fetchInbox(t, token));
+    await tab.connect();
+    const first = await t.execute(
+      EmitKeyed,
+      { input: { recipientIds: users, key: 'release', title: 'Deploying', progress: 0.1 } },
+      producer,
+    );
+    expect(first.data?.emitNotification.deliveredCount).toBe(100);
+    const second = await t.execute(
+      EmitKeyed,
+      { input: { recipientIds: users, key: 'release', title: 'Deployed', progress: 1, taskState: 'SUCCEEDED' } },
+      producer,
+    );
+    expect(second.data?.emitNotification).toMatchObject({ updatedCount: 100, deliveredCount: 0 });
+    const fresh = await fetchInbox(t, token);
+    await tab.reached(fresh.cursor);
+    expect(comparable(tab.view)).toEqual(comparable(fresh));
+    expect([...fresh.notifications.values()]).toEqual([
+      expect.objectContaining({ title: 'Deployed', progress: 1, taskState: 'SUCCEEDED' }),
+    ]);
   });
 
   it('markUnread: an update of a read notification makes it unread and unseen again, counts exact; without it the state stays', async () => {
