@@ -49,16 +49,22 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 // The guarantee (README, Guarantees): a client that applies inboxEvents to the page it fetched
 // ends with exactly what a fresh fetch returns. Random interleavings of emits, updates in place,
 // reads, archives, deletions and reconnects, two tabs; after catching up, each tab's notifications,
-// badges and position equal a fresh fetch.
+// badges and position equal a fresh fetch. On PostgreSQL + Redis, two instances: the second tab
+// listens on the other one, and writes go to either.
 describe.each(BACKENDS)('convergence (%s)', (backend) => {
   let t: TestApp;
+  let other: TestApp;
   let producer: string;
   let run = 0;
   beforeAll(async () => {
     t = await startTestApp(backend);
+    other = backend === 'postgres+redis' ? await startTestApp(backend, {}, { beside: t }) : t;
     producer = await t.producerToken();
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    if (other !== t) await other.close();
+    await t.close();
+  });
 
   it('every tab converges to a fresh fetch, whatever happened while it was connected or away', async () => {
     await fc.assert(
@@ -66,8 +72,11 @@ describe.each(BACKENDS)('convergence (%s)', (backend) => {
         const user = `converge-${backend}-${++run}`;
         const token = await t.token(user);
         const alive: string[] = [];
+        let writes = 0;
+        /** The instance the next write goes to (alternating, when there are two). */
+        const on = () => (writes++ % 2 === 0 ? t : other);
         const emit = async (input: { key?: string; progress?: number; markUnread?: boolean }) => {
-          const r = await t.execute(
+          const r = await on().execute(
             EmitKeyed,
             { input: { recipientIds: [user], title: `t${alive.length}`, body: 'b', ...input } },
             producer,
@@ -77,31 +86,32 @@ describe.each(BACKENDS)('convergence (%s)', (backend) => {
           if (d.status === 'DELIVERED') alive.push(d.notification.id);
         };
         const change = (kind: (typeof CHANGES)[number], ids: string[]) => {
+          const at = on();
           switch (kind) {
             case 'read':
-              return t.execute(MarkRead, { ids }, token);
+              return at.execute(MarkRead, { ids }, token);
             case 'unread':
-              return t.execute(MarkUnread, { ids }, token);
+              return at.execute(MarkUnread, { ids }, token);
             case 'seen':
-              return t.execute(MarkSeen, { ids }, token);
+              return at.execute(MarkSeen, { ids }, token);
             case 'archive':
-              return t.execute(Archive, { ids }, token);
+              return at.execute(Archive, { ids }, token);
             case 'unarchive':
-              return t.execute(Unarchive, { ids }, token);
+              return at.execute(Unarchive, { ids }, token);
             case 'delete':
-              return t.execute(Delete, { ids }, token);
+              return at.execute(Delete, { ids }, token);
           }
         };
         await emit({});
         const start = await fetchInbox(t, token);
-        const tabs = [new LocalInbox(t, token, start), new LocalInbox(t, token, start)] as const;
+        const tabs = [new LocalInbox(t, token, start), new LocalInbox(other, token, start)] as const;
         await Promise.all(tabs.map((tab) => tab.connect()));
         try {
           for (const a of actions) {
             if (a.k === 'emit') await emit({});
             else if (a.k === 'update') await emit({ key: `task-${a.key}`, progress: a.progress, markUnread: a.markUnread });
-            else if (a.k === 'all' && a.which === 'read') await t.execute(MarkAllRead, {}, token);
-            else if (a.k === 'all') await t.execute(MarkAllSeen, {}, token);
+            else if (a.k === 'all' && a.which === 'read') await on().execute(MarkAllRead, {}, token);
+            else if (a.k === 'all') await on().execute(MarkAllSeen, {}, token);
             else if (a.k === 'tab') {
               const tab = tabs[a.tab];
               if (tab.connected) await tab.disconnect();
