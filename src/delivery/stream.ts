@@ -161,24 +161,29 @@ export class Stream implements HubStream {
     }
     const updated = message.updated ?? NONE;
     const changed = message.changed;
-    // Usually one kind per message (an emit adds and updates, a mutation changes).
+    const items = changed?.items ?? NO_CHANGES;
+    // Usually one kind per message (an emit adds and updates, a mutation changes): a merge by position.
     let a = 0;
     let u = 0;
     let c = 0;
-    const items = changed?.items ?? NO_CHANGES;
     for (;;) {
-      const pa = a < added.length ? (added[a] as WireNotification).seq : Number.POSITIVE_INFINITY;
-      const pu = u < updated.length ? positionOf(updated[u] as WireNotification) : Number.POSITIVE_INFINITY;
-      const pc = c < items.length ? ((items[c] as WireChange).pos ?? this.lastSeq) : Number.POSITIVE_INFINITY;
-      if (pa === Number.POSITIVE_INFINITY && pu === Number.POSITIVE_INFINITY && pc === Number.POSITIVE_INFINITY) return;
-      if (pa <= pu && pa <= pc) {
-        const n = added[a++] as WireNotification;
-        this.push({ type: 'added', cursor: encodeCursor(n.seq), notification: fromWire(n) });
-      } else if (pu <= pc) {
-        const n = updated[u++] as WireNotification;
-        this.push({ type: 'updated', cursor: encodeCursor(pu), notification: fromWire(n) });
-      } else if (changed) {
-        this.pushChange(changed.change, items[c++] as WireChange, pc);
+      const n = added[a];
+      const m = updated[u];
+      const item = items[c];
+      const pa = n === undefined ? Number.POSITIVE_INFINITY : n.seq;
+      const pu = m === undefined ? Number.POSITIVE_INFINITY : positionOf(m);
+      const pc = item === undefined ? Number.POSITIVE_INFINITY : (item.pos ?? this.lastSeq);
+      if (n !== undefined && pa <= pu && pa <= pc) {
+        a++;
+        this.push({ type: 'added', cursor: encodeCursor(pa), notification: fromWire(n) });
+      } else if (m !== undefined && pu <= pc) {
+        u++;
+        this.push({ type: 'updated', cursor: encodeCursor(pu), notification: fromWire(m) });
+      } else if (item !== undefined && changed !== undefined) {
+        c++;
+        this.pushChange(changed.change, item, pc);
+      } else {
+        return;
       }
     }
   }
