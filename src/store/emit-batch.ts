@@ -144,7 +144,7 @@ export function batchStore(storedWhen: readonly PreferenceFacts[]): BatchStore {
 
     storeKeyed(sql, batch, ttlHours, decide) {
       return sql.transaction(async (tx) => {
-        const recipients = [...new Set(batch.flatMap((m) => m.recipients))].sort();
+        const recipients = [...new Set(batch.flatMap((m) => m.recipients))];
         // The recipients' inboxes first (in one order, like every writer): what is stored under
         // their keys cannot change until commit, and the updates' and inserts' positions follow.
         await tx.query('SELECT 1 FROM inbox_state WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE', [recipients]);
