@@ -246,3 +246,9 @@ export const Unarchive = graphql(`
     unarchiveNotifications(ids: $ids) { changedCount unreadCount unseenCount }
   }
 `);
+
+export const Recall = graphql(`
+  mutation Recall($key: String!) {
+    recallNotifications(key: $key) { recalledCount }
+  }
+`);

@@ -102,6 +102,11 @@ export function validateEmit(input: EmitInput): { template: Template; recipients
   };
 }
 
+/** A producer's update key (`key`), validated and scoped to the producer (recall names one). */
+export function updateKeyOf(value: string, producerId: string): string {
+  return producerKey(value, 'key', LIMITS.maxUpdateKey, producerId) ?? '';
+}
+
 /** A producer's key (idempotency or update), validated and scoped to the producer; null when absent. */
 function producerKey(value: string | null | undefined, field: string, max: number, producerId: string): string | null {
   if (value === undefined || value === null) return null;

@@ -80,7 +80,7 @@ export interface ChangeResult {
   unseenCount: number;
 }
 
-interface ChangeDeps {
+export interface ChangeDeps {
   sql: Sql;
   bus: Bus;
   log: Logger;

@@ -1,4 +1,5 @@
 import { badInput } from '../errors.ts';
+import { recallNotifications } from '../notifications/recall.ts';
 import { builder } from './builder.ts';
 import { NotificationRef, NotificationTypeEnum, TaskStateEnum } from './notification.ts';
 
@@ -130,6 +131,22 @@ builder.mutationField('emitNotification', (t) =>
         markUnread: input.markUnread,
         producerId: ctx.auth?.userId ?? '',
       }),
+  }),
+);
+
+builder.mutationField('recallNotifications', (t) =>
+  t.field({
+    type: builder.simpleObject('RecallNotificationsPayload', {
+      fields: (f) => ({ recalledCount: f.int({ description: 'Notifications deleted (one per recipient who had it).' }) }),
+    }),
+    description:
+      "Deletes the caller's notification with this `key` (see EmitNotificationInput.key) from every recipient's inbox, as the recipient's own deletion would: open tabs receive DELETED, a replay reports it, the counts follow. One transaction per recipient: if it fails midway, call it again. Requires the `notifications:emit` scope.",
+    authScopes: { emitter: true },
+    args: { key: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const { db, bus, log } = ctx.services;
+      return { recalledCount: await recallNotifications({ sql: db.sql, bus, log }, ctx.auth?.userId ?? '', args.key) };
+    },
   }),
 );
 

@@ -242,6 +242,14 @@ export async function inboxPage(sql: Sql, userId: string, q: InboxPageQuery): Pr
   return { rows: rows.filter((r) => r.id !== null), streamSeq: Number(rows[0]?.stream_seq ?? 0) };
 }
 
+/** Every notification stored under a (producer-scoped) update key, whoever its recipient. */
+export async function notificationsUnderKey(sql: Sql, updateKey: string): Promise<{ recipientId: string; id: string }[]> {
+  const rows = await sql.query<{ recipient_id: string; id: string }>('SELECT recipient_id, id FROM notification WHERE update_key = $1', [
+    updateKey,
+  ]);
+  return rows.map((r) => ({ recipientId: r.recipient_id, id: r.id }));
+}
+
 /** The user's notifications among `ids`, newest first. */
 export async function notificationsByIds(sql: Sql, userId: string, ids: readonly string[]): Promise<NotificationRecord[]> {
   const rows = await sql.query<NotificationRow>(

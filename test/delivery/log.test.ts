@@ -13,6 +13,7 @@ import {
   MarkSeen,
   MarkUnread,
   NotificationAdded,
+  Recall,
   Unarchive,
 } from '../documents.ts';
 import type { EmitNotificationInput } from '../gql/graphql.ts';
@@ -248,6 +249,35 @@ describe.each(BACKENDS)('the inbox log (%s)', (backend) => {
       producer,
     );
     expect(bogusState.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it("recall: a producer deletes its notification by key from every recipient's inbox, pushed and replayed as a deletion", async () => {
+    const users = ['recall-a', 'recall-b', 'recall-c'];
+    const token = await t.token('recall-a');
+    const before = await fetchInbox(t, token);
+    const tab = new LocalInbox(t, token, before);
+    await tab.connect();
+    await t.execute(EmitKeyed, { input: { recipientIds: users, key: 'outage', title: 'Service degraded' } }, producer);
+    const other = await t.token('recall-producer-2', { scope: 'notifications:emit' });
+    await t.execute(EmitKeyed, { input: { recipientIds: ['recall-a'], key: 'outage', title: 'Not mine to recall' } }, other);
+    // recall-c deleted theirs already.
+    const c = await t.token('recall-c');
+    const held = (await fetchInbox(t, c)).notifications.keys().next().value ?? '';
+    await t.execute(Delete, { ids: [held] }, c);
+    expect((await t.execute(Recall, { key: 'outage' }, token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await t.execute(Recall, { key: 'outage' }, producer)).data?.recallNotifications.recalledCount).toBe(2);
+    expect((await t.execute(Recall, { key: 'outage' }, producer)).data?.recallNotifications.recalledCount).toBe(0);
+    expect((await t.execute(Recall, { key: '' }, producer)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const fresh = await fetchInbox(t, token);
+    expect([...fresh.notifications.values()].map((n) => n.title)).toEqual(['Not mine to recall']);
+    await tab.reached(fresh.cursor);
+    expect(comparable(tab.view)).toEqual(comparable(fresh));
+    // A tab that was away since before: the recalled one never reaches it; one that had it replays the deletion.
+    const back = new LocalInbox(t, token, before);
+    await back.connect();
+    await back.reached(fresh.cursor);
+    expect(back.events.map((e) => e.__typename)).toEqual(['NotificationAddedEvent', 'UnreadCountChangedEvent']);
+    expect(comparable(back.view)).toEqual(comparable(fresh));
   });
 
   it('updates of one key sent at once are applied in order (the last one sent is the state)', async () => {

@@ -42,6 +42,7 @@ type Documents = {
     "\n  query LogPage($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      edges { node { ...LogNotification } }\n      pageInfo { hasNextPage endCursor }\n      streamCursor\n    }\n    unreadCount\n    unseenCount\n  }\n": typeof types.LogPageDocument,
     "\n  mutation EmitKeyed($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      updatedCount\n      duplicateCount\n      suppressedCount\n      deliveries { recipientId status notification { ...LogNotification } }\n    }\n  }\n": typeof types.EmitKeyedDocument,
     "\n  mutation Unarchive($ids: [ID!]!) {\n    unarchiveNotifications(ids: $ids) { changedCount unreadCount unseenCount }\n  }\n": typeof types.UnarchiveDocument,
+    "\n  mutation Recall($key: String!) {\n    recallNotifications(key: $key) { recalledCount }\n  }\n": typeof types.RecallDocument,
 };
 const documents: Documents = {
     "\n  fragment NotificationFields on Notification {\n    id\n    cursor\n    recipientId\n    title\n    body\n    type\n    category\n    data\n    read\n    readAt\n    archived\n    createdAt\n  }\n": types.NotificationFieldsFragmentDoc,
@@ -72,6 +73,7 @@ const documents: Documents = {
     "\n  query LogPage($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      edges { node { ...LogNotification } }\n      pageInfo { hasNextPage endCursor }\n      streamCursor\n    }\n    unreadCount\n    unseenCount\n  }\n": types.LogPageDocument,
     "\n  mutation EmitKeyed($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      updatedCount\n      duplicateCount\n      suppressedCount\n      deliveries { recipientId status notification { ...LogNotification } }\n    }\n  }\n": types.EmitKeyedDocument,
     "\n  mutation Unarchive($ids: [ID!]!) {\n    unarchiveNotifications(ids: $ids) { changedCount unreadCount unseenCount }\n  }\n": types.UnarchiveDocument,
+    "\n  mutation Recall($key: String!) {\n    recallNotifications(key: $key) { recalledCount }\n  }\n": types.RecallDocument,
 };
 
 /**
@@ -200,6 +202,10 @@ export function graphql(source: "\n  mutation EmitKeyed($input: EmitNotification
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation Unarchive($ids: [ID!]!) {\n    unarchiveNotifications(ids: $ids) { changedCount unreadCount unseenCount }\n  }\n"): (typeof documents)["\n  mutation Unarchive($ids: [ID!]!) {\n    unarchiveNotifications(ids: $ids) { changedCount unreadCount unseenCount }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Recall($key: String!) {\n    recallNotifications(key: $key) { recalledCount }\n  }\n"): (typeof documents)["\n  mutation Recall($key: String!) {\n    recallNotifications(key: $key) { recalledCount }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

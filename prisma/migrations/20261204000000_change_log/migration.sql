@@ -18,6 +18,8 @@ CREATE INDEX "notification_recipient_id_change_seq_idx" ON "notification"("recip
 
 -- Update keys are unique per recipient, like idempotency keys. Rows without one are not indexed.
 CREATE UNIQUE INDEX "notification_recipient_id_update_key_key" ON "notification"("recipient_id", "update_key") WHERE "update_key" IS NOT NULL;
+-- A recall finds a key's notifications of every recipient.
+CREATE INDEX "notification_update_key_idx" ON "notification"("update_key") WHERE "update_key" IS NOT NULL;
 
 -- A deletion's position, so that a replay reports it (a deleted row leaves nothing else behind).
 CREATE TABLE "notification_tombstone" (
