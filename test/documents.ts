@@ -185,3 +185,70 @@ export const EmitCritical = graphql(`
     }
   }
 `);
+
+/** A notification's whole state, as a client's local copy holds it (the convergence tests compare it). */
+export const LogNotification = graphql(`
+  fragment LogNotification on Notification {
+    id
+    cursor
+    title
+    body
+    progress
+    taskState
+    readAt
+    seenAt
+    archivedAt
+    updatedAt
+  }
+`);
+
+/** Every event of inboxEvents with everything a client applies to its local copy. */
+export const LogEvents = graphql(`
+  subscription LogEvents($after: String) {
+    inboxEvents(after: $after) {
+      __typename
+      ... on NotificationAddedEvent { cursor notification { ...LogNotification } }
+      ... on NotificationUpdatedEvent { cursor notification { ...LogNotification } }
+      ... on NotificationChangedEvent { cursor notificationId change readAt seenAt archivedAt }
+      ... on UnreadCountChangedEvent { cursor unreadCount unseenCount }
+    }
+  }
+`);
+
+/** A page of the inbox as a client fetches it before listening (its state compared after catching up). */
+export const LogPage = graphql(`
+  query LogPage($first: Int, $after: String, $filter: NotificationFilter) {
+    notifications(first: $first, after: $after, filter: $filter) {
+      edges { node { ...LogNotification } }
+      pageInfo { hasNextPage endCursor }
+      streamCursor
+    }
+    unreadCount
+    unseenCount
+  }
+`);
+
+/** An emit that may update in place (`key`), answering each recipient's status and notification. */
+export const EmitKeyed = graphql(`
+  mutation EmitKeyed($input: EmitNotificationInput!) {
+    emitNotification(input: $input) {
+      deliveredCount
+      updatedCount
+      duplicateCount
+      suppressedCount
+      deliveries { recipientId status notification { ...LogNotification } }
+    }
+  }
+`);
+
+export const Unarchive = graphql(`
+  mutation Unarchive($ids: [ID!]!) {
+    unarchiveNotifications(ids: $ids) { changedCount unreadCount unseenCount }
+  }
+`);
+
+export const Recall = graphql(`
+  mutation Recall($key: String!) {
+    recallNotifications(key: $key) { recalledCount }
+  }
+`);

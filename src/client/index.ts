@@ -99,9 +99,10 @@ export function createHeraldClient(options: HeraldClientOptions): Client<false> 
 }
 
 /**
- * Moves a position forward. A cursor at or before the current position is ignored: `inboxEvents`
- * reports a change (read, archived, ...) to an older notification with that notification's cursor,
- * and resuming from it would replay additions already received.
+ * Moves a position forward. A cursor at or before the current position is ignored: the counts
+ * `inboxEvents` sends after a change share its position, and a server of the release before the
+ * log reported a change with the changed notification's (older) cursor, from which resuming would
+ * replay additions already received.
  */
 function advance(position: Position, cursor: string): boolean {
   const seq = cursorSeq(cursor);

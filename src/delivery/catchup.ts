@@ -1,7 +1,8 @@
 import type { Sql } from '../db/index.ts';
 import type { Logger } from '../logger.ts';
-import { readInboxState, readLastSeqs } from '../store/inbox-state.ts';
-import { fromRow, notificationsAfter } from '../store/notifications.ts';
+import type { InboxState } from '../store/inbox-state.ts';
+import { readLastSeqs } from '../store/inbox-state.ts';
+import { additionsAfter, changesAfter } from '../store/notifications.ts';
 import { inPacedChunks } from './paced.ts';
 import { isNewerVersion } from './sequencer.ts';
 import { REPLAY_PAGE, type Stream } from './stream.ts';
@@ -69,24 +70,50 @@ export class CatchUp {
     }
   }
 
+  /**
+   * Reads what the stream misses, up to the head of the log in the snapshot of the first read,
+   * and moves the stream there. inboxEvents: every change after the stream's position, coalesced
+   * (each notification once, in its latest state; deletions), then the counts of that snapshot.
+   * notificationAdded: the additions after it. Live messages up to the head are then duplicates.
+   */
   private async readMissing(stream: Stream) {
+    const since = stream.lastSeq;
+    let after = since;
+    let head: InboxState | undefined;
     for (;;) {
-      const rows = await notificationsAfter(this.options.sql, stream.userId, stream.lastSeq, REPLAY_PAGE);
-      if (rows.length > 0) this.options.counters.gapFills++;
-      for (const row of rows) {
-        if (stream.closed) return;
-        stream.deliverStored(fromRow(row));
+      const q = { after, bound: head?.lastSeq, limit: REPLAY_PAGE };
+      if (stream.kind === 'inbox') {
+        const page = await changesAfter(this.options.sql, stream.userId, { ...q, since });
+        head ??= page.head;
+        if (page.items.length > 0) this.options.counters.gapFills++;
+        for (const entry of page.items) {
+          if (stream.closed) return;
+          if (entry.kind === 'notification') stream.deliverLatest(entry.notification, entry.pos, since);
+          else stream.deliverDeleted(entry.id, entry.pos);
+          after = entry.pos;
+        }
+        if (!page.more) break;
+      } else {
+        const page = await additionsAfter(this.options.sql, stream.userId, q);
+        head ??= page.head;
+        if (page.items.length > 0) this.options.counters.gapFills++;
+        for (const n of page.items) {
+          if (stream.closed) return;
+          stream.deliverStored(n);
+          after = n.seq;
+        }
+        if (!page.more) break;
       }
-      if (rows.length < REPLAY_PAGE) break;
       await stream.whenDrained();
     }
-    if (stream.kind === 'inbox' && stream.refreshState && !stream.closed) {
-      stream.refreshState = false;
-      const state = await readInboxState(this.options.sql, stream.userId);
-      if (isNewerVersion(stream.lastVersion, state.version)) {
-        stream.lastVersion = state.version;
-        stream.pushCounts(state.unreadCount, state.unseenCount);
-      }
+    if (stream.closed) return;
+    // A stream never moves back (a database behind the bus cannot happen: messages are published after commit).
+    if (head.lastSeq > stream.lastSeq) stream.lastSeq = head.lastSeq;
+    const newer = isNewerVersion(stream.lastVersion, head.version);
+    if (newer) stream.lastVersion = head.version;
+    if (stream.kind === 'inbox' && (newer || stream.countsDue)) {
+      stream.countsDue = false;
+      stream.pushCounts(head.unreadCount, head.unseenCount);
     }
   }
 

@@ -107,7 +107,8 @@ export class Hub {
 
   /**
    * Opens a stream: subscribes to the user's channel, then (with `after`) replays what the
-   * database holds after that position, then goes live, with no gap and no duplicate.
+   * database holds after that position (inboxEvents: every change, coalesced; then the counts),
+   * then goes live, with no gap and no duplicate.
    * Throws CURSOR_EXPIRED when `after` is unknown or older than retention.
    */
   async open(options: OpenStreamOptions): Promise<HubStream> {
@@ -148,8 +149,8 @@ export class Hub {
       } else {
         stream.lastSeq = state.lastSeq;
       }
-      stream.lastVersion = state.version;
-      if (options.kind === 'inbox') stream.pushCounts(state.unreadCount, state.unseenCount);
+      // The first read (a replay from `after`, or nothing) ends with the counts of its snapshot.
+      stream.countsDue = options.kind === 'inbox';
     } catch (error) {
       stream.return();
       throw error;
@@ -231,10 +232,7 @@ export class Hub {
   catchUpAll(reason: string) {
     this.log.debug({ reason, users: this.users.size }, 'catching up all streams');
     for (const entry of this.users.values()) {
-      for (const s of entry.streams) {
-        s.refreshState = true;
-        void this.catchup.run(s);
-      }
+      for (const s of entry.streams) void this.catchup.run(s);
     }
   }
 }

@@ -1,7 +1,8 @@
 /**
- * The sequencing rules of a stream, pure: a stream knows the last position it delivered and the
- * last inbox version it applied; each incoming position or version is judged against them. No
- * I/O and no allocation (verdicts are interned strings), so the hot path can call it per event.
+ * The sequencing rules of a stream, pure: a stream knows the position of the user's log it has
+ * reached and the last inbox version it applied; each incoming message's positions (or version)
+ * are judged against them. No I/O and no allocation (verdicts are interned strings), so the hot
+ * path can call it per event.
  */
 
 /**
@@ -14,6 +15,19 @@ export type PositionVerdict = 'deliver' | 'duplicate' | 'gap';
 export function judgePosition(lastSeq: number, seq: number): PositionVerdict {
   if (seq <= lastSeq) return 'duplicate';
   return seq === lastSeq + 1 ? 'deliver' : 'gap';
+}
+
+/**
+ * What to do with a message that took the positions after `from` up to `to` of the user's log
+ * (one committed transaction): `deliver` when it starts where the stream is, drop a `duplicate`
+ * the stream has already reached (a re-sent message, or one a database read covered), stop at a
+ * `gap` when positions before it are missing (read them from the database, which covers this one
+ * too). A message that overlaps the stream's position cannot come from one transaction; it is a
+ * gap, so the database decides.
+ */
+export function judgeRange(lastSeq: number, from: number, to: number): PositionVerdict {
+  if (to <= lastSeq) return 'duplicate';
+  return from === lastSeq ? 'deliver' : 'gap';
 }
 
 /** Whether a message's inbox version is newer than the last applied (older ones carry stale counts and changes). */

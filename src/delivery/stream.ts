@@ -1,12 +1,16 @@
 import { encodeCursor } from '../domain/cursor.ts';
-import { type ChangeKind, fromWire, type InboxMessage } from '../domain/messages.ts';
+import { type ChangeKind, fromWire, type InboxMessage, type WireChange, type WireNotification } from '../domain/messages.ts';
 import type { NotificationRecord } from '../domain/model.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
-import { isNewerVersion, judgePosition } from './sequencer.ts';
+import { isNewerVersion, judgePosition, judgeRange } from './sequencer.ts';
 
-/** One event on a user's stream, in the order the client must see it. */
+/**
+ * One event on a user's stream, in the order the client must see it. `cursor` is the event's
+ * position in the user's log (for the counts: the position they are exact at), the SSE `id:`.
+ */
 export type StreamEvent =
   | { type: 'added'; cursor: string; notification: NotificationRecord }
+  | { type: 'updated'; cursor: string; notification: NotificationRecord }
   | {
       type: 'changed';
       cursor: string;
@@ -16,7 +20,7 @@ export type StreamEvent =
       seenAt: Date | null;
       archivedAt: Date | null;
     }
-  | { type: 'unread'; unreadCount: number; unseenCount: number };
+  | { type: 'unread'; cursor: string; unreadCount: number; unseenCount: number };
 
 /**
  * A consumer that takes events as they happen (the SSE endpoint), instead of pulling them through
@@ -48,14 +52,19 @@ export interface StreamOwner {
   detach(stream: Stream): void;
 }
 
+const NONE: readonly WireNotification[] = [];
+const NO_CHANGES: readonly WireChange[] = [];
+const positionOf = (n: WireNotification) => n.changeSeq ?? n.seq;
+
 /** Rows per database read when a stream replays or fills a gap; also its backpressure mark. */
 export const REPLAY_PAGE = 500;
 
 /**
  * A live stream for one subscription. It is an async iterator of StreamEvents and guarantees,
- * per user: positions strictly increasing, no gap, no duplicate. Live messages come from the bus;
- * whenever one is missing (bus reordering, a lost publish, a Redis reconnect) the stream reads the
- * missing positions from the database, which is the source of truth.
+ * per user: positions strictly increasing, no gap, no duplicate. `lastSeq` is the position of the
+ * user's log the stream has reached (every transaction up to it applied). Live messages come from
+ * the bus; whenever one is missing (bus reordering, a lost publish, a Redis reconnect) the stream
+ * reads the missing positions from the database, which is the source of truth.
  */
 export class Stream implements HubStream {
   lastSeq = 0;
@@ -66,8 +75,8 @@ export class Stream implements HubStream {
   pendingLive: InboxMessage[] | undefined;
   catchingUp = false;
   again = false;
-  /** Re-read the unread count from the database on the next catch-up (after a bus outage). */
-  refreshState = false;
+  /** Send the counts after the next database read even if their version did not move (a new stream). */
+  countsDue = false;
   closed = false;
   private queue: StreamEvent[] = [];
   private sink: StreamSink | undefined;
@@ -125,58 +134,132 @@ export class Stream implements HubStream {
   }
 
   /**
-   * Applies a live message (the sequencer judges each position and the version); returns true
-   * when positions are missing, so the caller reads them from the database.
+   * Applies a live message (the sequencer judges its positions, and the version for the counts);
+   * returns true when positions are missing, so the caller reads them from the database.
    */
   apply(message: InboxMessage): boolean {
-    let gap = false;
-    const added = message.added;
-    if (added) {
-      for (const wire of added) {
-        const verdict = judgePosition(this.lastSeq, wire.seq);
-        if (verdict === 'duplicate') continue;
-        if (verdict === 'gap') {
-          gap = true;
-          break;
-        }
-        this.lastSeq = wire.seq;
-        this.push({ type: 'added', cursor: encodeCursor(wire.seq), notification: fromWire(wire) });
+    const range = message.p;
+    if (range === undefined) return this.applyUnpositioned(message);
+    const verdict = judgeRange(this.lastSeq, range[0], range[1]);
+    if (verdict === 'gap') return true;
+    if (verdict === 'duplicate') return false;
+    this.lastSeq = range[1];
+    this.pushInOrder(message);
+    if (isNewerVersion(this.lastVersion, message.v)) {
+      this.lastVersion = message.v;
+      if (this.kind === 'inbox') this.pushCounts(message.unread, message.unseen ?? this.lastUnseen);
+    }
+    return false;
+  }
+
+  /** A message's events in position order: additions, updates and changes of one transaction. */
+  private pushInOrder(message: InboxMessage) {
+    const added = message.added ?? NONE;
+    if (this.kind === 'added') {
+      for (const n of added) this.push({ type: 'added', cursor: encodeCursor(n.seq), notification: fromWire(n) });
+      return;
+    }
+    const updated = message.updated ?? NONE;
+    const changed = message.changed;
+    const items = changed?.items ?? NO_CHANGES;
+    // Usually one kind per message (an emit adds and updates, a mutation changes): a merge by position.
+    let a = 0;
+    let u = 0;
+    let c = 0;
+    for (;;) {
+      const n = added[a];
+      const m = updated[u];
+      const item = items[c];
+      const pa = n === undefined ? Number.POSITIVE_INFINITY : n.seq;
+      const pu = m === undefined ? Number.POSITIVE_INFINITY : positionOf(m);
+      const pc = item === undefined ? Number.POSITIVE_INFINITY : (item.pos ?? this.lastSeq);
+      if (n !== undefined && pa <= pu && pa <= pc) {
+        a++;
+        this.push({ type: 'added', cursor: encodeCursor(pa), notification: fromWire(n) });
+      } else if (m !== undefined && pu <= pc) {
+        u++;
+        this.push({ type: 'updated', cursor: encodeCursor(pu), notification: fromWire(m) });
+      } else if (item !== undefined && changed !== undefined) {
+        c++;
+        this.pushChange(changed.change, item, pc);
+      } else {
+        return;
       }
+    }
+  }
+
+  private pushChange(change: ChangeKind, item: WireChange, pos: number) {
+    this.push({
+      type: 'changed',
+      cursor: encodeCursor(pos),
+      change,
+      notificationId: item.id,
+      readAt: item.readAt ? new Date(item.readAt) : null,
+      seenAt: item.seenAt ? new Date(item.seenAt) : item.readAt ? new Date(item.readAt) : null,
+      archivedAt: item.archivedAt ? new Date(item.archivedAt) : null,
+    });
+  }
+
+  /**
+   * A message without positions: retention's count changes, or an instance of the release before
+   * the log (a rolling upgrade), whose additions have positions of their own and whose changes
+   * took none (they are live only; a replay does not know them).
+   */
+  private applyUnpositioned(message: InboxMessage): boolean {
+    let gap = false;
+    for (const wire of message.added ?? NONE) {
+      const verdict = judgePosition(this.lastSeq, wire.seq);
+      if (verdict === 'duplicate') continue;
+      if (verdict === 'gap') {
+        gap = true;
+        break;
+      }
+      this.lastSeq = wire.seq;
+      this.push({ type: 'added', cursor: encodeCursor(wire.seq), notification: fromWire(wire) });
     }
     if (isNewerVersion(this.lastVersion, message.v)) {
       this.lastVersion = message.v;
       if (this.kind === 'inbox') {
         const changed = message.changed;
-        if (changed) {
-          for (const item of changed.items) {
-            this.push({
-              type: 'changed',
-              cursor: encodeCursor(item.seq),
-              change: changed.change,
-              notificationId: item.id,
-              readAt: item.readAt ? new Date(item.readAt) : null,
-              seenAt: item.seenAt ? new Date(item.seenAt) : item.readAt ? new Date(item.readAt) : null,
-              archivedAt: item.archivedAt ? new Date(item.archivedAt) : null,
-            });
-          }
-        }
+        if (changed) for (const item of changed.items) this.pushChange(changed.change, item, this.lastSeq);
         this.pushCounts(message.unread, message.unseen ?? this.lastUnseen);
       }
     }
     return gap;
   }
 
-  /** The exact counts after the events before them. */
+  /** The exact counts after the events before them, at the stream's position. */
   pushCounts(unreadCount: number, unseenCount: number) {
     this.lastUnseen = unseenCount;
-    this.push({ type: 'unread', unreadCount, unseenCount });
+    this.push({ type: 'unread', cursor: encodeCursor(this.lastSeq), unreadCount, unseenCount });
   }
 
-  /** Delivers a notification read from the database, unless this stream delivered it already. */
+  /** An addition read from the database (notificationAdded's replay), at its own position. */
   deliverStored(n: NotificationRecord) {
-    if (judgePosition(this.lastSeq, n.seq) === 'duplicate') return;
-    this.lastSeq = n.seq;
     this.push({ type: 'added', cursor: encodeCursor(n.seq), notification: n });
+  }
+
+  /**
+   * A notification read from the log after `since` (the stream's position when the read began),
+   * in its latest state, at the position of its latest change: an addition when it was added
+   * after `since` (the client never had it), else an update (whatever changed: its content, read,
+   * seen, archived: the client replaces what it holds).
+   */
+  deliverLatest(n: NotificationRecord, pos: number, since: number) {
+    this.push({ type: n.seq > since ? 'added' : 'updated', cursor: encodeCursor(pos), notification: n });
+  }
+
+  /** A deletion read from the log. */
+  deliverDeleted(id: string, pos: number) {
+    this.push({
+      type: 'changed',
+      cursor: encodeCursor(pos),
+      change: 'DELETED',
+      notificationId: id,
+      readAt: null,
+      seenAt: null,
+      archivedAt: null,
+    });
   }
 
   /** Resolves once the consumer has taken most of the queue (backpressure for long replays). */

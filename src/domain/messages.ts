@@ -1,4 +1,4 @@
-import type { Actor, NotificationRecord, NotificationType } from './model.ts';
+import type { Actor, NotificationRecord, NotificationType, TaskState } from './model.ts';
 
 /** How a notification changed, as pushed on `inboxEvents`. */
 export type ChangeKind = 'READ' | 'UNREAD' | 'SEEN' | 'ARCHIVED' | 'UNARCHIVED' | 'DELETED';
@@ -20,11 +20,19 @@ export interface WireNotification {
   seenAt?: string | null;
   archivedAt: string | null;
   createdAt: string;
+  /** The position of its latest change (absent from instances before the log: `seq`). */
+  changeSeq?: number;
+  progress?: number | null;
+  taskState?: TaskState | null;
+  updatedAt?: string | null;
 }
 
 export interface WireChange {
   id: string;
+  /** The notification's own position (its addition). */
   seq: number;
+  /** The position this change took (absent from instances before the log). */
+  pos?: number;
   readAt: string | null;
   seenAt?: string | null;
   archivedAt: string | null;
@@ -41,7 +49,17 @@ export interface InboxMessage {
   unread: number;
   /** The exact unseen count after the transaction (absent from instances before seen/unseen). */
   unseen?: number;
+  /**
+   * The positions the transaction took in the user's log: after `p[0]`, up to and including
+   * `p[1]`. A stream at `p[0]` applies the message; at or past `p[1]` it has it already; before
+   * `p[0]` it missed something and reads it from the database. Absent from a message that took
+   * no position (retention's count changes) and from instances before the log.
+   */
+  p?: [number, number];
+  /** New notifications, each at its position (`seq`). */
   added?: WireNotification[];
+  /** Notifications updated in place by an emit with their key, each at its position (`changeSeq`). */
+  updated?: WireNotification[];
   changed?: { change: ChangeKind; items: WireChange[] };
   /**
    * The user was erased (eraseUser): every instance ends the user's streams with USER_ERASED. `v`
@@ -50,25 +68,49 @@ export interface InboxMessage {
   erased?: true;
 }
 
-/** A message that adds notifications (emit's: one per recipient of a commit). */
-export type AddedMessage = InboxMessage & { added: WireNotification[] };
+/** A message that adds or updates notifications (emit's: one per recipient of a commit). */
+export type AddedMessage = InboxMessage & { added: WireNotification[]; p: [number, number] };
 
-/**
- * Adds a notification to its recipient's message of this commit, made on the first; `v` and
- * `unread` are the recipient's inbox after the commit, the same for all of its rows.
- */
-export function addToMessage(messages: Map<string, AddedMessage>, n: WireNotification, v: number, unread: number, unseen: number): void {
-  let message = messages.get(n.recipientId);
-  if (!message) {
-    message = { v, unread, unseen, added: [] };
-    messages.set(n.recipientId, message);
-  }
-  message.added.push(n);
+/** A recipient's inbox after a statement of the commit: its version, counts and newest position. */
+export interface InboxAfter {
+  v: number;
+  unread: number;
+  unseen: number;
+  lastSeq: number;
 }
 
-/** Puts each message's additions in position order (the order streams deliver them in). */
+/**
+ * Adds a new (`added`) or updated notification to its recipient's message of this commit, made on
+ * the first. The message keeps the inbox as the commit's last statement left it (the highest
+ * version), and its range ends at the newest position.
+ */
+export function addToMessage(messages: Map<string, AddedMessage>, n: WireNotification, after: InboxAfter, updated = false): void {
+  let message = messages.get(n.recipientId);
+  if (!message) {
+    message = { v: after.v, unread: after.unread, unseen: after.unseen, p: [after.lastSeq, after.lastSeq], added: [] };
+    messages.set(n.recipientId, message);
+  } else if (after.v > message.v) {
+    message.v = after.v;
+    message.unread = after.unread;
+    message.unseen = after.unseen;
+    message.p[1] = after.lastSeq;
+  }
+  if (!updated) message.added.push(n);
+  else if (message.updated) message.updated.push(n);
+  else message.updated = [n];
+}
+
+/**
+ * Puts each message's additions and updates in position order (the order streams deliver them in)
+ * and sets the range: the commit took one position per notification it added or updated, the
+ * last ones of the user's sequence (the row lock is held until commit).
+ */
 export function sortAdded(messages: Iterable<AddedMessage>): void {
-  for (const m of messages) m.added.sort((a, b) => a.seq - b.seq);
+  for (const m of messages) {
+    m.added.sort((a, b) => a.seq - b.seq);
+    m.updated?.sort((a, b) => (a.changeSeq ?? a.seq) - (b.changeSeq ?? b.seq));
+    m.p[0] = m.p[1] - m.added.length - (m.updated?.length ?? 0);
+  }
 }
 
 /** A changed notification as a change event carries it: only what a change moves. */
@@ -76,6 +118,7 @@ export function toWireChange(n: NotificationRecord): WireChange {
   return {
     id: n.id,
     seq: n.seq,
+    pos: n.changeSeq,
     readAt: n.readAt?.toISOString() ?? null,
     seenAt: n.seenAt?.toISOString() ?? null,
     archivedAt: n.archivedAt?.toISOString() ?? null,
@@ -90,6 +133,22 @@ export function fromWire(n: WireNotification): NotificationRecord {
     seenAt: n.seenAt ? new Date(n.seenAt) : n.readAt ? new Date(n.readAt) : null,
     archivedAt: n.archivedAt ? new Date(n.archivedAt) : null,
     createdAt: new Date(n.createdAt),
+    changeSeq: n.changeSeq ?? n.seq,
+    progress: n.progress ?? null,
+    taskState: n.taskState ?? null,
+    updatedAt: n.updatedAt ? new Date(n.updatedAt) : null,
+  };
+}
+
+/** A stored notification as the bus carries it. */
+export function toWire(n: NotificationRecord): WireNotification {
+  return {
+    ...n,
+    readAt: n.readAt?.toISOString() ?? null,
+    seenAt: n.seenAt?.toISOString() ?? null,
+    archivedAt: n.archivedAt?.toISOString() ?? null,
+    createdAt: n.createdAt.toISOString(),
+    updatedAt: n.updatedAt?.toISOString() ?? null,
   };
 }
 
@@ -102,18 +161,29 @@ export function fromWire(n: WireNotification): NotificationRecord {
 export interface PackedFanout {
   /** The publishing instance (it delivers to its own streams without waiting for the echo). */
   o?: string;
-  /** [title, body, type, category, data, url, actor]; url and actor absent from instances of the release before them. */
-  t: [string, string, NotificationType, string | null, unknown, (string | null)?, (Actor | null)?][];
-  /** [userId, v, unread, added as [template, id, seq, createdAt, readAt, archivedAt, seenAt][] or null, changed or null, unseen] (the last of each absent before seen/unseen) */
+  /**
+   * [title, body, type, category, data, url, actor, progress, taskState]; url and actor absent
+   * from instances of the release before them, progress and taskState from those before the log.
+   */
+  t: [string, string, NotificationType, string | null, unknown, (string | null)?, (Actor | null)?, (number | null)?, (TaskState | null)?][];
+  /**
+   * [userId, v, unread, added or null, changed or null, unseen, positions, updated]; each notification
+   * as [template, id, seq, createdAt, readAt, archivedAt, seenAt, changeSeq, updatedAt]. The
+   * elements after each release's own are absent from instances of that release.
+   */
   e: [
     string,
     number,
     number,
-    [number, string, number, string, string | null, string | null, (string | null)?][] | null,
+    PackedNotification[] | null,
     InboxMessage['changed'] | null,
     number?,
+    ([number, number] | null)?,
+    PackedNotification[]?,
   ][];
 }
+
+type PackedNotification = [number, string, number, string, string | null, string | null, (string | null)?, number?, (string | null)?];
 
 export function packFanout(messages: Iterable<readonly [string, InboxMessage]>, origin?: string): PackedFanout {
   const t: PackedFanout['t'] = [];
@@ -126,42 +196,78 @@ export function packFanout(messages: Iterable<readonly [string, InboxMessage]>, 
       candidates = [];
       byBody.set(n.body, candidates);
     }
+    const progress = n.progress ?? null;
+    const taskState = n.taskState ?? null;
     for (const { index, template } of candidates) {
-      const [title, , type, category, data, url, actor] = template;
-      if (title === n.title && type === n.type && category === n.category && data === n.data && url === n.url && actor === n.actor) {
+      const [title, , type, category, data, url, actor, p = null, s = null] = template;
+      if (
+        title === n.title &&
+        type === n.type &&
+        category === n.category &&
+        data === n.data &&
+        url === n.url &&
+        actor === n.actor &&
+        p === progress &&
+        s === taskState
+      ) {
         return index;
       }
     }
-    const template: PackedFanout['t'][number] = [n.title, n.body, n.type, n.category, n.data, n.url, n.actor];
+    const template: PackedFanout['t'][number] =
+      progress === null && taskState === null
+        ? [n.title, n.body, n.type, n.category, n.data, n.url, n.actor]
+        : [n.title, n.body, n.type, n.category, n.data, n.url, n.actor, progress, taskState];
     candidates.push({ index: t.length, template });
     t.push(template);
     return t.length - 1;
   };
+  const pack = (n: WireNotification): PackedNotification => {
+    const base: PackedNotification = [templateOf(n), n.id, n.seq, n.createdAt, n.readAt, n.archivedAt, n.seenAt ?? null];
+    if (n.changeSeq !== undefined) base.push(n.changeSeq, n.updatedAt ?? null);
+    return base;
+  };
   const e: PackedFanout['e'] = [];
   for (const [userId, m] of messages) {
-    const added: PackedFanout['e'][number][3] =
-      m.added?.map((n) => [templateOf(n), n.id, n.seq, n.createdAt, n.readAt, n.archivedAt, n.seenAt ?? null]) ?? null;
-    e.push(
-      m.unseen === undefined
-        ? [userId, m.v, m.unread, added, m.changed ?? null]
-        : [userId, m.v, m.unread, added, m.changed ?? null, m.unseen],
-    );
+    const added = m.added?.map(pack) ?? null;
+    const entry: PackedFanout['e'][number] = [userId, m.v, m.unread, added, m.changed ?? null];
+    if (m.unseen !== undefined || m.p !== undefined || m.updated !== undefined) entry.push(m.unseen ?? 0);
+    if (m.p !== undefined || m.updated !== undefined) entry.push(m.p ?? null);
+    if (m.updated !== undefined) entry.push(m.updated.map(pack));
+    e.push(entry);
   }
   return origin === undefined ? { t, e } : { o: origin, t, e };
 }
 
 export function unpackFanout(packed: PackedFanout): [string, InboxMessage][] {
-  return packed.e.map(([userId, v, unread, added, changed, unseen]) => {
+  return packed.e.map(([userId, v, unread, added, changed, unseen, p, updated]) => {
+    const unpack = ([i, id, seq, createdAt, readAt, archivedAt, seenAt = null, changeSeq, updatedAt = null]: PackedNotification) => {
+      const template = packed.t[i];
+      // From another instance: a message naming a template it does not hold is malformed.
+      if (template === undefined) throw new Error(`fan-out names template ${i} of ${packed.t.length}`);
+      const [title, body, type, category, data, url = null, actor = null, progress = null, taskState = null] = template;
+      const n: WireNotification = {
+        id,
+        recipientId: userId,
+        seq,
+        title,
+        body,
+        type,
+        category,
+        data,
+        url,
+        actor,
+        readAt,
+        seenAt,
+        archivedAt,
+        createdAt,
+      };
+      if (changeSeq !== undefined) Object.assign(n, { changeSeq, progress, taskState, updatedAt });
+      return n;
+    };
     const message: InboxMessage = unseen === undefined ? { v, unread } : { v, unread, unseen };
-    if (added) {
-      message.added = added.map(([i, id, seq, createdAt, readAt, archivedAt, seenAt = null]) => {
-        const template = packed.t[i];
-        // From another instance: a message naming a template it does not hold is malformed.
-        if (template === undefined) throw new Error(`fan-out names template ${i} of ${packed.t.length}`);
-        const [title, body, type, category, data, url = null, actor = null] = template;
-        return { id, recipientId: userId, seq, title, body, type, category, data, url, actor, readAt, seenAt, archivedAt, createdAt };
-      });
-    }
+    if (p) message.p = p;
+    if (added) message.added = added.map(unpack);
+    if (updated) message.updated = updated.map(unpack);
     if (changed) message.changed = changed;
     return [userId, message];
   });

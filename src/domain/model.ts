@@ -2,6 +2,10 @@
 export const NOTIFICATION_TYPES = ['ALERT', 'REMINDER', 'UPDATE', 'SYSTEM_NOTICE', 'PROMOTION'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
+/** Where a long-running task stands (seed 002), for notifications updated in place. */
+export const TASK_STATES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
 /** Who did what a notification tells about, as a UI shows it (a name and an avatar beside the text). */
 export interface Actor {
   /** The actor's id in the host app, when it has one (a user id, a bot's name). */
@@ -15,8 +19,10 @@ export interface Actor {
 export interface NotificationRecord {
   id: string;
   recipientId: string;
-  /** The recipient's position (per-user sequence). */
+  /** The position of its addition in the recipient's log (per-user sequence). */
   seq: number;
+  /** The position of its latest change (its addition, an update, read, seen, archived...). */
+  changeSeq: number;
   title: string;
   body: string;
   type: NotificationType;
@@ -30,6 +36,11 @@ export interface NotificationRecord {
   seenAt: Date | null;
   archivedAt: Date | null;
   createdAt: Date;
+  /** A task's progress, 0 to 1 (seed 002). */
+  progress: number | null;
+  taskState: TaskState | null;
+  /** When an emit with its update key last changed its content. */
+  updatedAt: Date | null;
 }
 
 /** A user's delivery preferences (seed 000). */
@@ -70,6 +81,7 @@ export const LIMITS = {
   maxDataDepth: 64,
   maxUserId: 255,
   maxIdempotencyKey: 200,
+  maxUpdateKey: 200,
   maxPageSize: 100,
   defaultPageSize: 20,
   maxMutedCategories: 200,

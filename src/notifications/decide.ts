@@ -51,20 +51,24 @@ export function channelsFor(pref: Preferences | undefined, muted: boolean): Chan
 
 /**
  * Decides per recipient, in each emit's order: suppressed by preferences, duplicate of an earlier
- * attempt (`existing`, by keyOf) or of an earlier emit of the same batch with the same key, or
- * delivered. Preferences come first: a suppressed recipient neither is a duplicate nor claims the
- * key for a later emit of the batch.
+ * attempt (`existing`, by keyOf) or of an earlier emit of the same batch with the same key,
+ * updated in place (`targets`: a notification stored under the emit's update key), or
+ * delivered. Preferences come first for a new notification: a suppressed recipient neither is a
+ * duplicate nor claims the key for a later emit of the batch. An update of a notification the
+ * recipient has is applied whatever the preferences (they decide what is stored, and it is).
  */
 export function decide<M extends BatchMember>(
   batch: readonly M[],
   prefs: ReadonlyMap<string, Preferences>,
   existing: ReadonlyMap<string, NotificationRecord>,
+  targets: ReadonlyMap<string, NotificationRecord> = NO_TARGETS,
 ): Plan<M>[] {
   const claimed = new Set<string>();
   return batch.map((member) => {
-    const { category, key, critical } = member.template;
+    const { category, key, critical, updateKey } = member.template;
     let suppressed = 0;
     let duplicates = 0;
+    let updated = 0;
     const deliveries = member.recipients.map((recipientId) => {
       const pref = prefs.get(recipientId);
       const muted = isMuted(pref, category);
@@ -72,20 +76,25 @@ export function decide<M extends BatchMember>(
       const facts = { enabled: isEnabled(pref), muted, critical };
       const reason = suppression(facts);
       if (critical) delivery.bypassed = exclusion(facts.enabled, facts.muted);
-      if (reason !== null) {
+      const target = updateKey === null ? undefined : targets.get(keyOf(recipientId, updateKey));
+      const k = key === null ? null : keyOf(recipientId, key);
+      const found = k === null ? undefined : existing.get(k);
+      if (k !== null && (found || claimed.has(k)) && (reason === null || target !== undefined)) {
+        // A retry (of an addition or of an update).
+        delivery.status = 'DUPLICATE';
+        delivery.notification = found ?? null;
+        duplicates++;
+      } else if (target !== undefined) {
+        delivery.status = 'UPDATED';
+        delivery.target = target;
+        if (k !== null) claimed.add(k);
+        updated++;
+      } else if (reason !== null) {
         delivery.status = 'SUPPRESSED';
         delivery.reason = reason;
         suppressed++;
-      } else if (key !== null) {
-        const k = keyOf(recipientId, key);
-        const found = existing.get(k);
-        if (found || claimed.has(k)) {
-          delivery.status = 'DUPLICATE';
-          delivery.notification = found ?? null;
-          duplicates++;
-        } else {
-          claimed.add(k);
-        }
+      } else if (k !== null) {
+        claimed.add(k);
       }
       return delivery;
     });
@@ -93,10 +102,13 @@ export function decide<M extends BatchMember>(
       member,
       result: {
         deliveries,
-        deliveredCount: deliveries.length - suppressed - duplicates,
+        deliveredCount: deliveries.length - suppressed - duplicates - updated,
         suppressedCount: suppressed,
         duplicateCount: duplicates,
+        updatedCount: updated,
       },
     };
   });
 }
+
+const NO_TARGETS: ReadonlyMap<string, NotificationRecord> = new Map();

@@ -1,5 +1,5 @@
 /** An emit as a producer sends it, and its validation into the stored form (store/emit-batch.ts's Template). */
-import { type Actor, LIMITS, NOTIFICATION_TYPES, type NotificationType } from '../domain/model.ts';
+import { type Actor, LIMITS, NOTIFICATION_TYPES, type NotificationType, TASK_STATES, type TaskState } from '../domain/model.ts';
 import { badInput } from '../errors.ts';
 import type { Template } from '../store/emit-batch.ts';
 import * as v from './validate.ts';
@@ -19,6 +19,16 @@ export interface EmitInput {
   critical?: boolean | null | undefined;
   /** A producer's retry with the same key delivers nothing twice, per recipient. */
   idempotencyKey?: string | null | undefined;
+  /**
+   * Update in place: a recipient who has a notification of this producer with this key gets it
+   * updated (content, progress, task state) instead of a new one.
+   */
+  key?: string | null | undefined;
+  /** A task's progress, 0 to 1. */
+  progress?: number | null | undefined;
+  taskState?: TaskState | null | undefined;
+  /** An update makes the notification unread (and unseen) again. */
+  markUnread?: boolean | null | undefined;
   /**
    * Who emits (the token's `sub`): idempotency keys are the producer's own, so another producer
    * using the same key for the same recipient neither sees nor suppresses this notification.
@@ -64,15 +74,14 @@ export function validateEmit(input: EmitInput): { template: Template; recipients
   const type = input.type ?? DEFAULT_TYPE;
   if (!NOTIFICATION_TYPES.includes(type)) throw badInput('"type" is not a notification type', { field: 'type' });
   const data = v.jsonData(input.data);
-  let key: string | null = null;
-  if (input.idempotencyKey !== undefined && input.idempotencyKey !== null) {
-    key = input.idempotencyKey;
-    if (key.length === 0 || key.length > LIMITS.maxIdempotencyKey) {
-      throw badInput(`"idempotencyKey" must be 1-${LIMITS.maxIdempotencyKey} characters`, { field: 'idempotencyKey' });
-    }
-    v.storable(key, 'idempotencyKey');
-    key = scopedKey(input.producerId, key);
+  const key = producerKey(input.idempotencyKey, 'idempotencyKey', LIMITS.maxIdempotencyKey, input.producerId);
+  const updateKey = producerKey(input.key, 'key', LIMITS.maxUpdateKey, input.producerId);
+  const progress = input.progress ?? null;
+  if (progress !== null && !(Number.isFinite(progress) && progress >= 0 && progress <= 1)) {
+    throw badInput('"progress" must be a number from 0 to 1', { field: 'progress' });
   }
+  const taskState = input.taskState ?? null;
+  if (taskState !== null && !TASK_STATES.includes(taskState)) throw badInput('"taskState" is not a task state', { field: 'taskState' });
   return {
     recipients: [...recipients],
     template: {
@@ -85,8 +94,25 @@ export function validateEmit(input: EmitInput): { template: Template; recipients
       actor: input.actor === undefined || input.actor === null ? null : actor(input.actor),
       critical: input.critical === true,
       key,
+      updateKey,
+      progress,
+      taskState,
+      markUnread: input.markUnread === true,
     },
   };
+}
+
+/** A producer's update key (`key`), validated and scoped to the producer (recall names one). */
+export function updateKeyOf(value: string, producerId: string): string {
+  return producerKey(value, 'key', LIMITS.maxUpdateKey, producerId) ?? '';
+}
+
+/** A producer's key (idempotency or update), validated and scoped to the producer; null when absent. */
+function producerKey(value: string | null | undefined, field: string, max: number, producerId: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (value.length === 0 || value.length > max) throw badInput(`"${field}" must be 1-${max} characters`, { field });
+  v.storable(value, field);
+  return scopedKey(producerId, value);
 }
 
 function actor(input: ActorInput): Actor {

@@ -3,11 +3,12 @@
  * accept) and, once a batch's rows are stored, the notifications as published and the bus
  * messages of the batch.
  */
-import { type AddedMessage, addToMessage, fromWire, sortAdded, type WireNotification } from '../domain/messages.ts';
+import { type AddedMessage, addToMessage, fromWire, sortAdded, toWire, type WireNotification } from '../domain/messages.ts';
 import type { NotificationRecord } from '../domain/model.ts';
-import { type BatchMember, type InsertedRow, keyOf } from '../store/emit-batch.ts';
+import { type BatchMember, type InsertedRow, keyOf, type UpdatedRow } from '../store/emit-batch.ts';
+import { fromRow } from '../store/notifications.ts';
 
-export type DeliveryStatus = 'DELIVERED' | 'SUPPRESSED' | 'DUPLICATE';
+export type DeliveryStatus = 'DELIVERED' | 'UPDATED' | 'SUPPRESSED' | 'DUPLICATE';
 export type SuppressionReason = 'DISABLED' | 'CATEGORY_MUTED';
 
 export interface Channels {
@@ -24,6 +25,8 @@ export class Delivery {
   bypassed: SuppressionReason | null = null;
   /** Set when this emit stored the notification: it as published. */
   published: WireNotification | undefined = undefined;
+  /** For UPDATED: the notification the update key names, as it was before. */
+  target: NotificationRecord | undefined = undefined;
   private record: NotificationRecord | null = null;
 
   constructor(
@@ -51,6 +54,8 @@ export interface EmitResult {
   deliveredCount: number;
   suppressedCount: number;
   duplicateCount: number;
+  /** Recipients whose notification under the emit's key was updated in place. */
+  updatedCount: number;
 }
 
 /** One emit of a batch and its answer, decided before storing (decide.ts), completed by `complete`. */
@@ -62,14 +67,20 @@ export interface Plan<M extends BatchMember> {
 /** The stored row of each delivered recipient. */
 export type Inserted = Map<Delivery, InsertedRow>;
 
+/** The row of each recipient whose notification was updated in place. */
+export type Updated = Map<Delivery, UpdatedRow>;
+
 /**
  * Pairs stored rows with their deliveries by the input's position (`ord`: the row's place in the
  * statement's recipient array, 1-based), never by comparing recipient ids: a string that went
- * through the database may not come back identical. Rows of another kind (preferences) are skipped.
+ * through the database may not come back identical.
  */
-export function matchRows(rows: readonly (InsertedRow | { kind: 'p' })[], deliveries: readonly Delivery[], into: Inserted): void {
+export function matchRows<R extends { ord: bigint | string }>(
+  rows: readonly R[],
+  deliveries: readonly Delivery[],
+  into: Map<Delivery, R>,
+): void {
   for (const r of rows) {
-    if (r.kind !== 'n') continue;
     const delivery = deliveries[Number(r.ord) - 1];
     if (delivery !== undefined) into.set(delivery, r);
   }
@@ -80,7 +91,11 @@ export function matchRows(rows: readonly (InsertedRow | { kind: 'p' })[], delive
  * notification; for a retry grouped with its first attempt, that attempt's notification) and
  * makes one bus message per user: all of that user's additions, in position order.
  */
-export function complete<M extends BatchMember>(plans: readonly Plan<M>[], inserted: Inserted): Map<string, AddedMessage> {
+export function complete<M extends BatchMember>(
+  plans: readonly Plan<M>[],
+  inserted: Inserted,
+  updated: Updated = NO_UPDATES,
+): Map<string, AddedMessage> {
   const messages = new Map<string, AddedMessage>();
   // Notifications stored by this batch under an idempotency key, for retries in the same batch.
   const stored = new Map<string, Delivery>();
@@ -119,10 +134,30 @@ export function complete<M extends BatchMember>(plans: readonly Plan<M>[], inser
           seenAt: null,
           archivedAt: null,
           createdAt: isoOf(row.created_at),
+          changeSeq: Number(row.seq),
+          progress: tpl.progress,
+          taskState: tpl.taskState,
+          updatedAt: null,
         };
         delivery.published = wire;
         if (tpl.key !== null) stored.set(keyOf(wire.recipientId, tpl.key), delivery);
-        addToMessage(messages, wire, Number(row.version), row.unread_count, row.unseen_count);
+        addToMessage(messages, wire, {
+          v: Number(row.version),
+          unread: row.unread_count,
+          unseen: row.unseen_count,
+          lastSeq: Number(row.last_seq),
+        });
+      } else if (delivery.status === 'UPDATED') {
+        const row = updated.get(delivery);
+        if (!row) continue;
+        const wire = toWire(fromRow(row));
+        delivery.published = wire;
+        addToMessage(
+          messages,
+          wire,
+          { v: Number(row.version), unread: row.unread_count, unseen: row.unseen_count, lastSeq: Number(row.last_seq) },
+          true,
+        );
       } else if (delivery.status === 'DUPLICATE' && tpl.key !== null) {
         // A retry grouped into the same transaction as its first attempt: name what that attempt stored.
         delivery.notification ??= stored.get(keyOf(delivery.recipientId, tpl.key))?.notification ?? null;
@@ -132,3 +167,5 @@ export function complete<M extends BatchMember>(plans: readonly Plan<M>[], inser
   sortAdded(messages.values());
   return messages;
 }
+
+const NO_UPDATES: Updated = new Map();

@@ -9,11 +9,11 @@ import type { AddedMessage } from '../domain/messages.ts';
 import type { NotificationRecord } from '../domain/model.ts';
 import { isDatabaseUnavailable, isRetriableTransactionError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { batchStore, type Template } from '../store/emit-batch.ts';
+import { batchStore, type InsertedRow, type KeyedInsert, type Template } from '../store/emit-batch.ts';
 import { GroupCommit } from './batcher.ts';
 import { decide, STORED_WHEN } from './decide.ts';
 import { type EmitInput, validateEmit } from './emit-input.ts';
-import { complete, type Delivery, type EmitResult, type Inserted, matchRows, type Plan } from './emit-result.ts';
+import { complete, type Delivery, type EmitResult, type Inserted, matchRows, type Plan, type Updated } from './emit-result.ts';
 
 export { type EmitInput, scopedKey, validateEmit } from './emit-input.ts';
 export { type Channels, Delivery, type DeliveryStatus, type EmitResult, type SuppressionReason } from './emit-result.ts';
@@ -39,7 +39,7 @@ export interface EmitterOptions {
 /** What the emitter reports as it works (observability/metrics.ts counts it). */
 export interface EmitObserver {
   /** A grouped commit: how many emits it held and their deliveries by status. */
-  committed(emits: number, deliveries: { delivered: number; suppressed: number; duplicate: number }): void;
+  committed(emits: number, deliveries: { delivered: number; suppressed: number; duplicate: number; updated: number }): void;
   /** A publish after commit failed (subscribers catch up from the database). */
   publishFailed(): void;
 }
@@ -74,6 +74,8 @@ const NO_EXISTING: ReadonlyMap<string, NotificationRecord> = new Map();
  */
 export class Emitter {
   private readonly batcher: GroupCommit<Pending, Outcome>;
+  /** Per update key (scoped to its producer): the end of the last emit with it still in flight. */
+  private readonly keyChains = new Map<string, Promise<void>>();
 
   constructor(private readonly options: EmitterOptions) {
     this.batcher = new GroupCommit<Pending, Outcome>({
@@ -96,6 +98,26 @@ export class Emitter {
   async emit(input: EmitInput): Promise<EmitResult> {
     const { template, recipients } = validateEmit(input);
     await this.options.admit?.(input.producerId, recipients);
+    const key = template.updateKey;
+    if (key === null) return this.enqueue(template, recipients);
+    // Updates of one key are applied in the order they were called: each waits for the one
+    // before it to commit, so they never share a grouped commit nor overtake each other here
+    // (between instances, the recipients' row locks order them).
+    const previous = this.keyChains.get(key);
+    const run = previous === undefined ? this.enqueue(template, recipients) : previous.then(() => this.enqueue(template, recipients));
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.keyChains.set(key, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.keyChains.get(key) === settled) this.keyChains.delete(key);
+    }
+  }
+
+  private enqueue(template: Template, recipients: string[]): Promise<EmitResult> {
     return new Promise<EmitResult>((resolve, reject) => {
       this.batcher.add({ template, recipients, resolve, reject });
     });
@@ -121,7 +143,8 @@ export class Emitter {
         return await this.store(batch);
       } catch (error) {
         const text = String((error as Error).message) + JSON.stringify((error as { meta?: unknown }).meta ?? '');
-        if (attempt < 4 && (isRetriableTransactionError(error) || /idempotency_key/.test(text))) continue;
+        // A key's unique index: another instance stored under the same key meanwhile; the retry finds it.
+        if (attempt < 4 && (isRetriableTransactionError(error) || /idempotency_key|update_key/.test(text))) continue;
         throw error;
       }
     }
@@ -135,11 +158,12 @@ export class Emitter {
   private publish(outcome: Outcome) {
     const { observer } = this.options;
     if (observer) {
-      const counts = { delivered: 0, suppressed: 0, duplicate: 0 };
+      const counts = { delivered: 0, suppressed: 0, duplicate: 0, updated: 0 };
       for (const { result } of outcome.plans) {
         counts.delivered += result.deliveredCount;
         counts.suppressed += result.suppressedCount;
         counts.duplicate += result.duplicateCount;
+        counts.updated += result.updatedCount;
       }
       observer.committed(outcome.plans.length, counts);
     }
@@ -160,41 +184,53 @@ export class Emitter {
    */
   private async store(batch: readonly Pending[]): Promise<Outcome> {
     const { db, idempotencyTtlHours } = this.options;
-    if (batch.every((p) => p.template.key === null)) {
+    if (batch.every((p) => p.template.key === null && p.template.updateKey === null)) {
       const { rows, preferences } = await store.storeUnkeyed(db.sql, batch);
       // The statement has committed: from here on nothing may fail (see storeWithRetries). The
       // decision is the statement's (same rule), made again from the preferences it returned.
       const plans = decide(batch, preferences, NO_EXISTING);
       const inserted: Inserted = new Map();
       matchRows(
-        rows,
+        rows.filter((r): r is InsertedRow => r.kind === 'n'),
         plans.flatMap((p) => p.result.deliveries),
         inserted,
       );
       return { plans, messages: complete(plans, inserted) };
     }
-    return store.storeKeyed(db.sql, batch, idempotencyTtlHours, ({ preferences, existing }) => {
-      const plans = decide(batch, preferences, existing);
-      // The recipients to store: those decided DELIVERED, with their emit's place in the batch.
+    return store.storeKeyed(db.sql, batch, idempotencyTtlHours, ({ preferences, existing, targets }) => {
+      const plans = decide(batch, preferences, existing, targets);
+      // The recipients to store: those decided DELIVERED, with their emit's place in the batch;
+      // and those decided UPDATED, with the notification to update.
       const users: string[] = [];
       const templates: number[] = [];
       const deliveries: Delivery[] = [];
+      const updates: KeyedInsert<Outcome>['updates'] = { users: [], ids: [], templates: [] };
+      const updateDeliveries: Delivery[] = [];
       plans.forEach((plan, t) => {
         for (const d of plan.result.deliveries) {
-          if (d.status !== 'DELIVERED') continue;
-          users.push(d.recipientId);
-          templates.push(t + 1);
-          deliveries.push(d);
+          if (d.status === 'DELIVERED') {
+            users.push(d.recipientId);
+            templates.push(t + 1);
+            deliveries.push(d);
+          } else if (d.status === 'UPDATED' && d.target !== undefined) {
+            updates.users.push(d.recipientId);
+            updates.ids.push(d.target.id);
+            updates.templates.push(t + 1);
+            updateDeliveries.push(d);
+          }
         }
       });
       return {
         users,
         templates,
+        updates,
         // Before COMMIT: should completing fail, nothing is stored.
-        finish: (rows) => {
+        finish: (rows, updatedRows) => {
           const inserted: Inserted = new Map();
           matchRows(rows, deliveries, inserted);
-          return { plans, messages: complete(plans, inserted) };
+          const updated: Updated = new Map();
+          matchRows(updatedRows, updateDeliveries, updated);
+          return { plans, messages: complete(plans, inserted, updated) };
         },
       };
     });

@@ -80,7 +80,7 @@ export interface ChangeResult {
   unseenCount: number;
 }
 
-interface ChangeDeps {
+export interface ChangeDeps {
   sql: Sql;
   bus: Bus;
   log: Logger;
@@ -90,7 +90,8 @@ interface ChangeDeps {
  * Applies a bulk action to up to 1,000 of the caller's notifications, all or nothing: an id that
  * is not the caller's (or does not exist) fails the whole call with NOT_FOUND. The user's
  * InboxState row is locked first, so concurrent emits, reads and other tabs serialise and the
- * unread count stays exact. The change is published after commit.
+ * unread count stays exact; each notification changed takes the next position of the user's log.
+ * The change is published after commit.
  */
 export async function changeNotifications(
   deps: ChangeDeps,
@@ -108,19 +109,13 @@ export async function changeNotifications(
       const have = new Set(found);
       throw notFound(ids.filter((id) => !have.has(id)));
     }
-    const changed = await changeNotificationRows(tx, userId, ids, action);
-    const count = changed.length > 0 ? await moveCounts(tx, userId, deltaOf(action, changed)) : await unchanged(tx, userId, state.version);
+    const changed = await changeNotificationRows(tx, userId, ids, action, state.lastSeq);
+    const count =
+      changed.length > 0 ? await moveCounts(tx, userId, deltaOf(action, changed), changed.length) : await unchanged(tx, userId, state);
     const current = action === 'DELETED' ? [] : await notificationsByIds(tx, userId, ids);
     return { changed: changed.map(fromRow), current, count };
   });
-  if (outcome.changed.length > 0) {
-    await publishChange(deps, userId, {
-      v: outcome.count.version,
-      unread: outcome.count.unreadCount,
-      unseen: outcome.count.unseenCount,
-      changed: { change: action, items: outcome.changed.map(toWireChange) },
-    });
-  }
+  if (outcome.changed.length > 0) await publishChange(deps, userId, action, outcome.changed, outcome.count);
   return {
     notifications: outcome.current,
     deletedIds: action === 'DELETED' ? outcome.changed.map((n) => n.id) : [],
@@ -144,29 +139,22 @@ async function changeAll(
   deps: ChangeDeps,
   userId: string,
   action: 'READ' | 'SEEN',
-  change: (tx: Sql, userId: string) => Promise<ChangedRow[]>,
+  change: (tx: Sql, userId: string, lastSeq: number) => Promise<ChangedRow[]>,
 ): Promise<{ changedCount: number; unreadCount: number; unseenCount: number }> {
   const outcome = await deps.sql.transaction(async (tx) => {
     const state = await lockInboxState(tx, userId);
-    if (state === undefined) return { changed: [], count: { unreadCount: 0, unseenCount: 0, version: 0 } };
-    const changed = await change(tx, userId);
-    if (changed.length === 0) return { changed: [], count: await unchanged(tx, userId, state.version) };
-    return { changed: changed.map(fromRow), count: await moveCounts(tx, userId, deltaOf(action, changed)) };
+    if (state === undefined) return { changed: [], count: { unreadCount: 0, unseenCount: 0, version: 0, lastSeq: 0 } };
+    const changed = await change(tx, userId, state.lastSeq);
+    if (changed.length === 0) return { changed: [], count: await unchanged(tx, userId, state) };
+    return { changed: changed.map(fromRow), count: await moveCounts(tx, userId, deltaOf(action, changed), changed.length) };
   });
-  if (outcome.changed.length > 0) {
-    await publishChange(deps, userId, {
-      v: outcome.count.version,
-      unread: outcome.count.unreadCount,
-      unseen: outcome.count.unseenCount,
-      changed: { change: action, items: outcome.changed.map(toWireChange) },
-    });
-  }
+  if (outcome.changed.length > 0) await publishChange(deps, userId, action, outcome.changed, outcome.count);
   return { changedCount: outcome.changed.length, unreadCount: outcome.count.unreadCount, unseenCount: outcome.count.unseenCount };
 }
 
-async function unchanged(tx: Sql, userId: string, version: number): Promise<InboxCount> {
+async function unchanged(tx: Sql, userId: string, state: { version: number; lastSeq: number }): Promise<InboxCount> {
   const counts = await readCounts(tx, userId);
-  return { unreadCount: counts.unread, unseenCount: counts.unseen, version };
+  return { unreadCount: counts.unread, unseenCount: counts.unseen, version: state.version, lastSeq: state.lastSeq };
 }
 
 /** How the counts move: the changed rows after (none for deletions) against before. */
@@ -195,7 +183,19 @@ function notFound(ids: string[]) {
   );
 }
 
-async function publishChange(deps: ChangeDeps, userId: string, message: InboxMessage) {
+/**
+ * Publishes a committed change: its rows, each at the position it took (the last ones of the
+ * user's sequence, one per row), and the range they span.
+ */
+async function publishChange(deps: ChangeDeps, userId: string, change: ChangeKind, rows: NotificationRecord[], count: InboxCount) {
+  const items = rows.map(toWireChange).sort((a, b) => (a.pos ?? 0) - (b.pos ?? 0));
+  const message: InboxMessage = {
+    v: count.version,
+    unread: count.unreadCount,
+    unseen: count.unseenCount,
+    p: [count.lastSeq - rows.length, count.lastSeq],
+    changed: { change, items },
+  };
   await deps.bus.publish(userId, message).catch((error: Error) => {
     deps.log.warn({ err: error.message, userId }, 'publish failed; streams will catch up');
   });

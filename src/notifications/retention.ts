@@ -2,7 +2,7 @@ import type { Sql } from '../db/index.ts';
 import type { Bus } from '../delivery/bus.ts';
 import { isRetriableTransactionError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { type PrunedInbox, pruneNotifications, releaseIdempotencyKeys } from '../store/retention.ts';
+import { type PrunedInbox, pruneNotifications, pruneTombstones, releaseIdempotencyKeys } from '../store/retention.ts';
 
 export interface RetentionOptions {
   sql: Sql;
@@ -14,8 +14,9 @@ export interface RetentionOptions {
 }
 
 /**
- * Deletes notifications older than the retention window, in batches, keeping each user's unread
- * count exact and recording the highest pruned position (older cursors then get CURSOR_EXPIRED).
+ * Deletes notifications and deletion tombstones older than the retention window, in batches,
+ * keeping each user's counts exact and recording the highest pruned position (older cursors then
+ * get CURSOR_EXPIRED).
  * Also releases idempotency keys past their TTL. Returns how many notifications were pruned.
  */
 export async function pruneExpired(options: RetentionOptions, now = new Date()): Promise<number> {
@@ -33,8 +34,18 @@ export async function pruneExpired(options: RetentionOptions, now = new Date()):
     if (rows.length === 0) break;
     total += rows.reduce((sum, r) => sum + Number(r.n), 0);
     for (const r of rows) {
-      void options.bus.publish(r.user_id, { v: Number(r.version), unread: r.unread_count }).catch(() => {});
+      void options.bus.publish(r.user_id, { v: Number(r.version), unread: r.unread_count, unseen: r.unseen_count }).catch(() => {});
     }
+  }
+  for (;;) {
+    let n: number;
+    try {
+      n = await pruneTombstones(options.sql, cutoff, batchSize);
+    } catch (error) {
+      if (isRetriableTransactionError(error)) continue;
+      throw error;
+    }
+    if (n < batchSize) break;
   }
   await releaseIdempotencyKeys(options.sql, new Date(now.getTime() - options.idempotencyTtlHours * 3_600_000));
   if (total > 0) options.log.info({ pruned: total, cutoff }, 'retention: pruned old notifications');

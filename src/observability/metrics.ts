@@ -113,6 +113,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const delivered = deliveries.labels('DELIVERED');
   const suppressed = deliveries.labels('SUPPRESSED');
   const duplicate = deliveries.labels('DUPLICATE');
+  const updated = deliveries.labels('UPDATED');
   const commitSize = new Histogram({
     name: 'herald_group_commit_emits',
     help: 'Emits per grouped commit',
@@ -146,6 +147,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
         if (counts.delivered) delivered.inc(counts.delivered);
         if (counts.suppressed) suppressed.inc(counts.suppressed);
         if (counts.duplicate) duplicate.inc(counts.duplicate);
+        if (counts.updated) updated.inc(counts.updated);
       },
       publishFailed: () => publishFailures.inc(),
     },

@@ -3,6 +3,7 @@ import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import { type Context, releaseContext } from '../context.ts';
 import type { HubStream, StreamEvent, StreamSink } from '../delivery/hub.ts';
+import { ResultQueue } from './result-queue.ts';
 
 /**
  * Herald's subscribe step, the last `setSubscribeFn` of the pipeline: every subscription, on
@@ -139,11 +140,11 @@ function isObject(value: unknown): value is object {
 }
 
 /**
- * The position a client resumes after once it has this event: only additions advance it (a change
- * event names an older notification's position, which must not become the SSE id).
+ * The position a client resumes after once it has this event: every hub event has its own
+ * position in the user's log (a change takes a position of its own, later than everything before it).
  */
 function resumeCursor(event: unknown): string | undefined {
-  if (!isObject(event) || !('type' in event) || event.type !== 'added') return undefined;
+  if (!isObject(event)) return undefined;
   return 'cursor' in event && typeof event.cursor === 'string' ? event.cursor : undefined;
 }
 
@@ -159,7 +160,7 @@ const ROOM = 64;
 /** A hub stream's events as results, resolved as they are pushed. */
 class HubResults implements StreamSink, AsyncIterableIterator<ExecutionResult> {
   failed = false;
-  private queue: ExecutionResult[] = [];
+  private readonly queue = new ResultQueue<ExecutionResult>();
   private finished = false;
   private waiter: ((item: IteratorResult<ExecutionResult>) => void) | undefined;
   private roomWaiter: (() => void) | undefined;
@@ -183,13 +184,14 @@ class HubResults implements StreamSink, AsyncIterableIterator<ExecutionResult> {
 
   event(event: StreamEvent) {
     if (this.observer && event.type === 'added') this.observer.delivered(Date.now() - event.notification.createdAt.getTime());
+    const update = event.type === 'updated' ? event.notification.id : undefined;
     if (this.pending) {
-      this.pending = this.pending.then(async () => this.deliver(withCursor(await this.resolve(event), event)));
+      this.pending = this.pending.then(async () => this.deliver(withCursor(await this.resolve(event), event), update));
       return;
     }
     const result = this.resolve(event);
-    if (result instanceof Promise) this.pending = result.then((r) => this.deliver(withCursor(r, event)));
-    else this.deliver(withCursor(result, event));
+    if (result instanceof Promise) this.pending = result.then((r) => this.deliver(withCursor(r, event), update));
+    else this.deliver(withCursor(result, event), update);
   }
 
   end() {
@@ -227,7 +229,7 @@ class HubResults implements StreamSink, AsyncIterableIterator<ExecutionResult> {
   }
 
   return(): Promise<IteratorResult<ExecutionResult>> {
-    this.queue.length = 0;
+    this.queue.clear();
     this.finish();
     void this.stream.return?.();
     return Promise.resolve({ value: undefined, done: true });
@@ -242,7 +244,8 @@ class HubResults implements StreamSink, AsyncIterableIterator<ExecutionResult> {
     return this.pending ? this.pending.then(fn) : fn();
   }
 
-  private deliver(unmasked: ExecutionResult) {
+  /** `update`: the notification an update in place is of (coalesced while waiting, see ResultQueue). */
+  private deliver(unmasked: ExecutionResult, update?: string) {
     if (this.finished) return;
     const result = this.masking.result(unmasked);
     const waiter = this.waiter;
@@ -250,7 +253,7 @@ class HubResults implements StreamSink, AsyncIterableIterator<ExecutionResult> {
       this.waiter = undefined;
       waiter({ value: result, done: false });
     } else {
-      this.queue.push(result);
+      this.queue.push(result, update);
     }
   }
 

@@ -1,6 +1,7 @@
 import { badInput } from '../errors.ts';
+import { recallNotifications } from '../notifications/recall.ts';
 import { builder } from './builder.ts';
-import { NotificationRef, NotificationTypeEnum } from './notification.ts';
+import { NotificationRef, NotificationTypeEnum, TaskStateEnum } from './notification.ts';
 
 const NotificationActorInput = builder.inputType('NotificationActorInput', {
   description: 'Who did what the notification tells about, shown beside it.',
@@ -40,12 +41,25 @@ const EmitNotificationInput = builder.inputType('EmitNotificationInput', {
       description:
         'Makes retries safe: a second emit with the same key delivers nothing again to a recipient who already got it (kept 24 hours by default).',
     }),
+    key: t.string({
+      required: false,
+      description:
+        "Update in place (1 to 200 characters, e.g. `export:42`, unique per producer and recipient): a recipient who has this producer's notification with this key gets it updated (title, body, data, type, url, actor, category, progress, taskState) at a new position of their inbox's log (status UPDATED) instead of a new one. Updates of one key are applied in the order they are sent.",
+    }),
+    progress: t.float({ required: false, description: "A task's progress, from 0 to 1." }),
+    taskState: t.field({ type: TaskStateEnum, required: false }),
+    markUnread: t.boolean({
+      required: false,
+      description:
+        'An update makes the notification unread and unseen again (the badges count it again). Default false: it keeps its read and seen state.',
+    }),
   }),
 });
 
 const DeliveryStatus = builder.enumType('DeliveryStatus', {
   values: {
     DELIVERED: { description: 'Stored in the inbox and pushed to open streams.' },
+    UPDATED: { description: "The recipient's notification with the emit's `key` was updated in place and pushed to open streams." },
     SUPPRESSED: { description: "Not stored: the recipient's preferences exclude it (see reason)." },
     DUPLICATE: { description: 'Already delivered by an earlier emit with the same idempotency key.' },
   } as const,
@@ -83,6 +97,7 @@ const EmitNotificationPayload = builder.simpleObject('EmitNotificationPayload', 
     deliveredCount: t.int(),
     suppressedCount: t.int(),
     duplicateCount: t.int(),
+    updatedCount: t.int({ description: "Recipients whose notification with the emit's `key` was updated in place." }),
     deliveries: t.field({ type: [EmitDelivery], description: 'One entry per recipient, in the order given.' }),
   }),
 });
@@ -110,8 +125,28 @@ builder.mutationField('emitNotification', (t) =>
           avatarUrl: input.actor.avatarUrl,
         },
         idempotencyKey: input.idempotencyKey,
+        key: input.key,
+        progress: input.progress,
+        taskState: input.taskState,
+        markUnread: input.markUnread,
         producerId: ctx.auth?.userId ?? '',
       }),
+  }),
+);
+
+builder.mutationField('recallNotifications', (t) =>
+  t.field({
+    type: builder.simpleObject('RecallNotificationsPayload', {
+      fields: (f) => ({ recalledCount: f.int({ description: 'Notifications deleted (one per recipient who had it).' }) }),
+    }),
+    description:
+      "Deletes the caller's notification with this `key` (see EmitNotificationInput.key) from every recipient's inbox, as the recipient's own deletion would: open tabs receive DELETED, a replay reports it, the counts follow. One transaction per recipient: if it fails midway, call it again. Requires the `notifications:emit` scope.",
+    authScopes: { emitter: true },
+    args: { key: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const { db, bus, log } = ctx.services;
+      return { recalledCount: await recallNotifications({ sql: db.sql, bus, log }, ctx.auth?.userId ?? '', args.key) };
+    },
   }),
 );
 

@@ -1,6 +1,6 @@
 import type { Context } from '../context.ts';
 import { encodeCursor } from '../domain/cursor.ts';
-import type { Actor, NotificationRecord, NotificationType } from '../domain/model.ts';
+import type { Actor, NotificationRecord, NotificationType, TaskState } from '../domain/model.ts';
 import { badInput } from '../errors.ts';
 import { changeNotifications, getNotification, inboxCounts, listInbox, markAllRead, markAllSeen } from '../notifications/inbox.ts';
 import { builder } from './builder.ts';
@@ -19,6 +19,11 @@ export const NotificationTypeEnum = builder.enumType('NotificationType', {
   description: 'The kind of notification, chosen by the producer; clients filter and style by it.',
 });
 
+export const TaskStateEnum = builder.enumType('TaskState', {
+  description: 'Where a long-running task stands, for a notification its producer updates in place (`key`).',
+  values: ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const satisfies readonly TaskState[],
+});
+
 const NotificationActor = builder.objectRef<Actor>('NotificationActor').implement({
   description: 'Who did what the notification tells about.',
   fields: (t) => ({
@@ -33,7 +38,8 @@ export const NotificationRef = builder.objectRef<NotificationRecord>('Notificati
   fields: (t) => ({
     id: t.exposeID('id'),
     cursor: t.string({
-      description: "The notification's position in its recipient's inbox, opaque. Usable as `after` anywhere.",
+      description:
+        "The position of the notification's addition in its recipient's inbox log, opaque. Usable as `after` anywhere (a subscription from it gets everything after its addition).",
       resolve: (n) => encodeCursor(n.seq),
     }),
     recipientId: t.exposeID('recipientId'),
@@ -57,6 +63,14 @@ export const NotificationRef = builder.objectRef<NotificationRecord>('Notificati
     archived: t.boolean({ resolve: (n) => n.archivedAt !== null }),
     archivedAt: t.field({ type: 'DateTime', nullable: true, resolve: (n) => n.archivedAt }),
     createdAt: t.field({ type: 'DateTime', resolve: (n) => n.createdAt }),
+    progress: t.exposeFloat('progress', { nullable: true, description: "A task's progress, 0 to 1." }),
+    taskState: t.field({ type: TaskStateEnum, nullable: true, resolve: (n) => n.taskState }),
+    updatedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When an emit with its key last updated it in place.',
+      resolve: (n) => n.updatedAt,
+    }),
   }),
 });
 

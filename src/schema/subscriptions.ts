@@ -5,6 +5,7 @@ import { builder } from './builder.ts';
 import { NotificationRef } from './notification.ts';
 
 type Added = Extract<StreamEvent, { type: 'added' }>;
+type Updated = Extract<StreamEvent, { type: 'updated' }>;
 type Changed = Extract<StreamEvent, { type: 'changed' }>;
 type Unread = Extract<StreamEvent, { type: 'unread' }>;
 
@@ -13,15 +14,26 @@ const NotificationChange = builder.enumType('NotificationChange', {
 });
 
 const NotificationAddedEvent = builder.objectRef<Added>('NotificationAddedEvent').implement({
+  description: 'A notification new to the client, in its latest state (replayed: as it is now).',
   fields: (t) => ({
-    cursor: t.exposeString('cursor'),
+    cursor: t.exposeString('cursor', { description: "The event's position in the inbox's log (its SSE id)." }),
+    notification: t.field({ type: NotificationRef, resolve: (e) => e.notification }),
+  }),
+});
+
+const NotificationUpdatedEvent = builder.objectRef<Updated>('NotificationUpdatedEvent').implement({
+  description:
+    'A notification the client has, in its latest state: replace what it holds. Live: an emit with its `key` updated it in place. Replayed after a cursor: it changed after the cursor (its content, read, seen or archived), however many times.',
+  fields: (t) => ({
+    cursor: t.exposeString('cursor', { description: "The position of the notification's latest change (the event's SSE id)." }),
     notification: t.field({ type: NotificationRef, resolve: (e) => e.notification }),
   }),
 });
 
 const NotificationChangedEvent = builder.objectRef<Changed>('NotificationChangedEvent').implement({
+  description: "A change of a notification's state (read, unread, seen, archived, unarchived), or its deletion.",
   fields: (t) => ({
-    cursor: t.exposeString('cursor', { description: "The changed notification's position." }),
+    cursor: t.exposeString('cursor', { description: "The change's position in the inbox's log (its SSE id)." }),
     notificationId: t.exposeID('notificationId'),
     change: t.field({ type: NotificationChange, resolve: (e) => e.change }),
     readAt: t.field({ type: 'DateTime', nullable: true, resolve: (e) => e.readAt }),
@@ -32,13 +44,23 @@ const NotificationChangedEvent = builder.objectRef<Changed>('NotificationChanged
 
 const UnreadCountChangedEvent = builder.objectRef<Unread>('UnreadCountChangedEvent').implement({
   description: 'The exact counts after the events before it: unread (the list) and unseen (the bell badge).',
-  fields: (t) => ({ unreadCount: t.exposeInt('unreadCount'), unseenCount: t.exposeInt('unseenCount') }),
+  fields: (t) => ({
+    cursor: t.exposeString('cursor', { description: 'The position the counts are exact at (the SSE id).' }),
+    unreadCount: t.exposeInt('unreadCount'),
+    unseenCount: t.exposeInt('unseenCount'),
+  }),
 });
 
+const EVENT_TYPES = {
+  added: 'NotificationAddedEvent',
+  updated: 'NotificationUpdatedEvent',
+  changed: 'NotificationChangedEvent',
+  unread: 'UnreadCountChangedEvent',
+} as const satisfies Record<StreamEvent['type'], string>;
+
 const InboxEvent = builder.unionType('InboxEvent', {
-  types: [NotificationAddedEvent, NotificationChangedEvent, UnreadCountChangedEvent],
-  resolveType: (event) =>
-    event.type === 'added' ? 'NotificationAddedEvent' : event.type === 'changed' ? 'NotificationChangedEvent' : 'UnreadCountChangedEvent',
+  types: [NotificationAddedEvent, NotificationUpdatedEvent, NotificationChangedEvent, UnreadCountChangedEvent],
+  resolveType: (event) => EVENT_TYPES[event.type],
 });
 
 /** The subscription fields and the kind of hub stream each opens. */
@@ -70,7 +92,7 @@ const afterArgs = builder.args((t) => ({
   after: t.string({
     required: false,
     description:
-      'Start after this cursor (a streamCursor, an edge cursor or the last event id seen): missed events first, then live, with no gap and no duplicate. Unknown or expired: CURSOR_EXPIRED.',
+      'Start after this cursor (a streamCursor, an edge cursor, a Notification.cursor or the last event id seen): missed events first, then live, with no gap and no duplicate. Unknown or older than retention: CURSOR_EXPIRED (refetch, then subscribe from the new streamCursor).',
   }),
 }));
 
@@ -89,7 +111,7 @@ builder.subscriptionFields((t) => ({
   inboxEvents: t.withAuth({ streamUser: true }).field({
     type: InboxEvent,
     description:
-      'Everything one tab needs: additions (with replay from `after`), changes (read, unread, archived, deleted) and the exact unread count (sent first, then on every change).',
+      "Everything one tab needs, every event at its position in the inbox's log (its `cursor`, the SSE id). From `after`: every change since, coalesced (each notification once, in its latest state: NotificationAddedEvent if it is new, NotificationUpdatedEvent if it changed, NotificationChangedEvent DELETED if it was deleted), then the exact counts, then live: additions, updates in place, changes and the counts after each.",
     args: afterArgs,
     subscribe: (_root, args, ctx) => openStream(ctx, 'inboxEvents', args.after),
     resolve: (event) => event,

@@ -1,7 +1,7 @@
 /**
  * Deleting every row of one user (eraseUser): the tables that hold a user id are `notification`
- * (recipient_id; its idempotency keys live in the same rows), `inbox_state` and
- * `notification_preference` (user_id). A table added with a user id belongs here too.
+ * (recipient_id; its idempotency and update keys live in the same rows), `notification_tombstone`
+ * (recipient_id), `inbox_state` and `notification_preference` (user_id). A table added with a user id belongs here too.
  */
 import type { Sql } from '../db/index.ts';
 
@@ -26,6 +26,7 @@ export async function deleteUserRows(tx: Sql, userId: string): Promise<ErasedRow
     'WITH d AS (DELETE FROM notification WHERE recipient_id = $1 RETURNING 1) SELECT count(*)::int AS n FROM d',
     [userId],
   );
+  await tx.query('DELETE FROM notification_tombstone WHERE recipient_id = $1', [userId]);
   const preferences = await tx.query<{ n: number }>(
     'WITH d AS (DELETE FROM notification_preference WHERE user_id = $1 RETURNING 1) SELECT count(*)::int AS n FROM d',
     [userId],

@@ -1,13 +1,17 @@
 /**
  * The inbox's bulk changes to `notification` rows (read, unread, seen, archived, unarchived, deleted).
  * The domain (notifications/inbox.ts) runs them in one transaction after locking the user's
- * inbox_state row (store/inbox-state.ts) and moves the unread count from the rows' old state.
+ * inbox_state row (store/inbox-state.ts), then advances the user's sequence by the rows changed
+ * (each took a position) and moves the counts from the rows' old state.
  */
 import type { Sql } from '../db/index.ts';
 import type { ChangeKind } from '../domain/messages.ts';
 import { NOTIFICATION_COLUMNS, type NotificationRow } from './notifications.ts';
 
-/** A changed row in its new state (for DELETED: as it was), and its read, seen and archived times before the change. */
+/**
+ * A changed row in its new state (for DELETED: as it was, with `change_seq` the deletion's
+ * position), and its read, seen and archived times before the change.
+ */
 export interface ChangedRow extends NotificationRow {
   old_read_at: Date | null;
   old_seen_at: Date | null;
@@ -21,24 +25,49 @@ const prefixed = (alias: string) =>
 
 /**
  * An update that sets `set` on the rows matching `when` (`o` is the row before the change): rows
- * already in the wanted state are not changed, so they are neither counted nor published.
+ * already in the wanted state are not changed, so they take no position and are neither counted
+ * nor published. Each changed row takes the next position after `from` (the user's last position,
+ * the inbox_state row locked), in the order of their own positions. `$1` is the user; with `ids`,
+ * `$2` the ids and `$3` the position, else `$2` the position.
  */
-const update = (set: string, when: string) => `UPDATE notification n SET ${set} FROM notification o
-  WHERE o.id = n.id AND n.recipient_id = $1 AND n.id = ANY($2::uuid[]) AND ${when}
-  RETURNING ${prefixed('n')}, o.read_at AS old_read_at, o.seen_at AS old_seen_at, o.archived_at AS old_archived_at`;
+const update = (set: string, when: string, ids: boolean) => {
+  const from = ids ? '$3' : '$2';
+  return `WITH t AS (
+    SELECT o.id, o.read_at, o.seen_at, o.archived_at, ${from}::bigint + row_number() OVER (ORDER BY o.seq) AS pos
+      FROM notification o WHERE o.recipient_id = $1${ids ? ' AND o.id = ANY($2::uuid[])' : ''} AND ${when}
+  )
+  UPDATE notification n SET ${set}, change_seq = t.pos FROM t
+  WHERE n.id = t.id
+  RETURNING ${prefixed('n')}, t.read_at AS old_read_at, t.seen_at AS old_seen_at, t.archived_at AS old_archived_at`;
+};
 
-const RETURNING_OLD = `RETURNING ${prefixed('n')}, n.read_at AS old_read_at, n.seen_at AS old_seen_at, n.archived_at AS old_archived_at`;
+/** A deletion leaves a tombstone at the position it took, so a replay reports it. */
+const DELETE_SQL = `WITH d AS (
+    DELETE FROM notification n WHERE n.recipient_id = $1 AND n.id = ANY($2::uuid[]) RETURNING ${prefixed('n')}
+  ),
+  t AS (
+    INSERT INTO notification_tombstone (recipient_id, seq, notification_id, notification_seq)
+    SELECT $1, $3::bigint + row_number() OVER (ORDER BY d.seq), d.id, d.seq FROM d
+    RETURNING notification_id, seq
+  )
+  SELECT ${NOTIFICATION_COLUMNS.split(', ')
+    .map((c) => (c === 'change_seq' ? 't.seq AS change_seq' : `d.${c}`))
+    .join(', ')}, d.read_at AS old_read_at, d.seen_at AS old_seen_at, d.archived_at AS old_archived_at
+  FROM d JOIN t ON t.notification_id = d.id`;
 
 /** The statement of each action, made once (fixed texts: named prepared statements, see db/sql.ts). */
 const CHANGE_SQL: Record<ChangeKind, string> = {
   // Reading sees too: a notification read in one tab leaves the other tabs' bell badge.
-  READ: update('read_at = now(), seen_at = COALESCE(n.seen_at, now())', 'o.read_at IS NULL'),
-  UNREAD: update('read_at = NULL', 'o.read_at IS NOT NULL'),
-  SEEN: update('seen_at = now()', 'o.seen_at IS NULL'),
-  ARCHIVED: update('archived_at = now()', 'o.archived_at IS NULL'),
-  UNARCHIVED: update('archived_at = NULL', 'o.archived_at IS NOT NULL'),
-  DELETED: `DELETE FROM notification n WHERE n.recipient_id = $1 AND n.id = ANY($2::uuid[]) ${RETURNING_OLD}`,
+  READ: update('read_at = now(), seen_at = COALESCE(n.seen_at, now())', 'o.read_at IS NULL', true),
+  UNREAD: update('read_at = NULL', 'o.read_at IS NOT NULL', true),
+  SEEN: update('seen_at = now()', 'o.seen_at IS NULL', true),
+  ARCHIVED: update('archived_at = now()', 'o.archived_at IS NULL', true),
+  UNARCHIVED: update('archived_at = NULL', 'o.archived_at IS NOT NULL', true),
+  DELETED: DELETE_SQL,
 };
+
+const MARK_ALL_READ = update('read_at = now(), seen_at = COALESCE(n.seen_at, now())', 'o.read_at IS NULL', false);
+const MARK_ALL_SEEN = update('seen_at = now()', 'o.seen_at IS NULL', false);
 
 /** Locks those of `ids` that are the user's notifications (in id order, against deadlocks); returns their ids. */
 export async function lockNotifications(tx: Sql, userId: string, ids: readonly string[]): Promise<string[]> {
@@ -49,27 +78,27 @@ export async function lockNotifications(tx: Sql, userId: string, ids: readonly s
   return rows.map((r) => r.id);
 }
 
-/** Applies `action` to the user's notifications among `ids`; returns the rows it changed. */
-export function changeNotificationRows(tx: Sql, userId: string, ids: readonly string[], action: ChangeKind): Promise<ChangedRow[]> {
-  return tx.query<ChangedRow>(CHANGE_SQL[action], [userId, ids]);
+/**
+ * Applies `action` to the user's notifications among `ids`, the changed ones taking the positions
+ * after `lastSeq` (the user's, locked); returns the rows it changed. The caller advances the
+ * user's sequence by their number (moveCounts).
+ */
+export function changeNotificationRows(
+  tx: Sql,
+  userId: string,
+  ids: readonly string[],
+  action: ChangeKind,
+  lastSeq: number,
+): Promise<ChangedRow[]> {
+  return tx.query<ChangedRow>(CHANGE_SQL[action], [userId, ids, lastSeq]);
 }
 
 /** Marks every unread notification of the user read (archived ones included); returns the rows changed. */
-export function markUnreadRowsRead(tx: Sql, userId: string): Promise<ChangedRow[]> {
-  return tx.query<ChangedRow>(
-    `UPDATE notification n SET read_at = now(), seen_at = COALESCE(n.seen_at, now()) FROM notification o
-      WHERE o.id = n.id AND n.recipient_id = $1 AND n.read_at IS NULL
-      RETURNING ${prefixed('n')}, o.read_at AS old_read_at, o.seen_at AS old_seen_at, o.archived_at AS old_archived_at`,
-    [userId],
-  );
+export function markUnreadRowsRead(tx: Sql, userId: string, lastSeq: number): Promise<ChangedRow[]> {
+  return tx.query<ChangedRow>(MARK_ALL_READ, [userId, lastSeq]);
 }
 
 /** Marks every unseen notification of the user seen (archived ones included); returns the rows changed. */
-export function markUnseenRowsSeen(tx: Sql, userId: string): Promise<ChangedRow[]> {
-  return tx.query<ChangedRow>(
-    `UPDATE notification n SET seen_at = now() FROM notification o
-      WHERE o.id = n.id AND n.recipient_id = $1 AND n.seen_at IS NULL
-      RETURNING ${prefixed('n')}, o.read_at AS old_read_at, o.seen_at AS old_seen_at, o.archived_at AS old_archived_at`,
-    [userId],
-  );
+export function markUnseenRowsSeen(tx: Sql, userId: string, lastSeq: number): Promise<ChangedRow[]> {
+  return tx.query<ChangedRow>(MARK_ALL_SEEN, [userId, lastSeq]);
 }

@@ -62,9 +62,12 @@ export async function readLastSeqs(sql: Sql, userIds: readonly string[]): Promis
  * serialise on it and the unread count stays exact. Undefined when the user has no row (nothing
  * was ever stored for them).
  */
-export async function lockInboxState(tx: Sql, userId: string): Promise<{ version: number } | undefined> {
-  const [row] = await tx.query<{ version: bigint | string }>('SELECT version FROM inbox_state WHERE user_id = $1 FOR UPDATE', [userId]);
-  return row === undefined ? undefined : { version: Number(row.version) };
+export async function lockInboxState(tx: Sql, userId: string): Promise<{ version: number; lastSeq: number } | undefined> {
+  const [row] = await tx.query<{ version: bigint | string; last_seq: bigint | string }>(
+    'SELECT version, last_seq FROM inbox_state WHERE user_id = $1 FOR UPDATE',
+    [userId],
+  );
+  return row === undefined ? undefined : { version: Number(row.version), lastSeq: Number(row.last_seq) };
 }
 
 /** The state after a change, as its change event carries it. */
@@ -72,23 +75,30 @@ export interface InboxCount {
   unreadCount: number;
   unseenCount: number;
   version: number;
+  /** The user's newest position after the change. */
+  lastSeq: number;
 }
 
-/** Moves the counts by `delta` and advances the version; the row must be locked (lockInboxState). */
-export async function moveCounts(tx: Sql, userId: string, delta: Counts): Promise<InboxCount> {
+/**
+ * Moves the counts by `delta`, advances the user's sequence by the `positions` the change took
+ * and the version; the row must be locked (lockInboxState).
+ */
+export async function moveCounts(tx: Sql, userId: string, delta: Counts, positions: number): Promise<InboxCount> {
   const [row] = await tx.query<CountRow>(
-    `UPDATE inbox_state SET unread_count = unread_count + $2, unseen_count = unseen_count + $3, version = version + 1, updated_at = now()
-      WHERE user_id = $1 RETURNING unread_count, unseen_count, version`,
-    [userId, delta.unread, delta.unseen],
+    `UPDATE inbox_state SET unread_count = unread_count + $2, unseen_count = unseen_count + $3, last_seq = last_seq + $4,
+            version = version + 1, updated_at = now()
+      WHERE user_id = $1 RETURNING unread_count, unseen_count, version, last_seq`,
+    [userId, delta.unread, delta.unseen, positions],
   );
   // The callers hold the row's lock, so the UPDATE finds it; should it not, throwing rolls the
   // change back rather than publishing a count nobody stored.
   if (row === undefined) throw new Error(`inbox_state row of ${userId} vanished while locked`);
-  return { unreadCount: row.unread_count, unseenCount: row.unseen_count, version: Number(row.version) };
+  return { unreadCount: row.unread_count, unseenCount: row.unseen_count, version: Number(row.version), lastSeq: Number(row.last_seq) };
 }
 
 interface CountRow {
   unread_count: number;
   unseen_count: number;
   version: bigint | string;
+  last_seq: bigint | string;
 }

@@ -4,6 +4,7 @@ import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'j
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator, TICKET_AUDIENCE, TICKET_TYPE } from '../../src/auth/tokens.ts';
 import { DEV_JWT_SECRET, loadConfig } from '../../src/config.ts';
+import { encodeCursor } from '../../src/domain/cursor.ts';
 import { StreamTicket, UnreadCount } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -154,7 +155,8 @@ describe.each(ROWS)('keys: $source, $env', (row) => {
     if (ticket === undefined) return;
     expect(await withTicket(ticket)).toEqual({
       status: 200,
-      first: { data: { inboxEvents: { __typename: 'UnreadCountChangedEvent', unreadCount: 0 } } },
+      // Every inboxEvents event carries its position: the counts of a new inbox, at 0.
+      first: { data: { inboxEvents: { __typename: 'UnreadCountChangedEvent', unreadCount: 0 } }, extensions: { cursor: encodeCursor(0) } },
     });
     expect(await asBearer(ticket)).toBe('UNAUTHENTICATED');
     expect((await withTicket(bearer)).status).toBe(401);

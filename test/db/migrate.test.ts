@@ -10,6 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { EMIT_SCOPE, signToken } from '../../src/auth/tokens.ts';
 import { openDatabase } from '../../src/db/index.ts';
 import { applyMigrations, compareMigrations, MIGRATIONS_DIR, migrationProblem, SUPERSEDED_CHECKSUMS } from '../../src/db/migrate.ts';
+import { additionsAfter, changesAfter } from '../../src/store/notifications.ts';
 import { TEST_SECRET } from '../helpers/app.ts';
 import { createScratchDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/backends.ts';
 import { freePort, TEST_TICKET_SECRET } from '../helpers/cluster.ts';
@@ -104,6 +105,49 @@ describe.runIf(TEST_DATABASE_URL)('migrations on PostgreSQL', () => {
     expect(status).toMatchObject({ applied: names, pending: [], modified: [], superseded: [] });
     const server = await spawnServer(scratch.url);
     expect(await server.ready()).toBe(true);
+  });
+
+  it('change_log on an existing deployment: positions backfilled, replay works, rows of the previous release still readable', async () => {
+    const scratch = await createScratchDatabase('herald_mig');
+    cleanups.push(scratch.drop);
+    const dir = await mkdtemp(path.join(tmpdir(), 'herald-mig-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const name = '20261204000000_change_log';
+    const before = names.slice(0, names.indexOf(name));
+    for (const n of before) await cp(path.join(MIGRATIONS_DIR, n), path.join(dir, n), { recursive: true });
+    const { runner } = await connectRunner(scratch.url, cleanups);
+    expect(await applyMigrations(runner, dir)).toEqual(before);
+    // The previous release's data: three notifications, the second read.
+    await runner.exec(`INSERT INTO inbox_state (user_id, last_seq, unread_count, unseen_count, version, updated_at) VALUES ('old', 3, 2, 2, 3, now());
+      INSERT INTO notification (recipient_id, seq, title, body, type) VALUES ('old', 1, 'a', '', 'ALERT'), ('old', 2, 'b', '', 'ALERT'), ('old', 3, 'c', '', 'ALERT');
+      UPDATE notification SET read_at = now(), seen_at = now() WHERE seq = 2`);
+    await cp(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true });
+    expect(await applyMigrations(runner, dir)).toEqual([name]);
+    const rows = await runner.query<{ seq: string; change_seq: string }>(
+      "SELECT seq, change_seq FROM notification WHERE recipient_id = 'old' ORDER BY seq",
+    );
+    expect(rows.map((r) => [Number(r.seq), Number(r.change_seq)])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+    // An instance of the previous release, during a rolling upgrade, inserts without the column:
+    // notificationAdded replays the row (by seq), an inboxEvents replay does not (README, Upgrading).
+    await runner.exec(
+      "INSERT INTO notification (recipient_id, seq, title, body, type) VALUES ('old', 4, 'd', '', 'ALERT'); UPDATE inbox_state SET last_seq = 4",
+    );
+    const db = await openDatabase({ url: scratch.url, poolSize: 2 });
+    cleanups.push(() => db.close());
+    const replay = await changesAfter(db.sql, 'old', { after: 1, since: 1, limit: 10 });
+    expect(replay.items.map((e) => e.pos)).toEqual([2, 3]);
+    expect(replay.head).toMatchObject({ lastSeq: 4, unreadCount: 2 });
+    const added = await additionsAfter(db.sql, 'old', { after: 0, limit: 10 });
+    expect(added.items.map((n) => [n.seq, n.changeSeq])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+    ]);
   });
 
   it('npm run db:migrate migrates a fresh database; prisma migrate status agrees', async () => {

@@ -91,8 +91,9 @@ describe.each(BACKENDS)('live delivery (%s)', (backend) => {
     await t.execute(MarkRead, { ids: [id] }, token);
     for (const tab of tabs) {
       const taken = await tab.take<E>(4);
-      // Only additions carry an SSE id: a change names an older position, and resuming from it would repeat.
-      expect(taken.map((e) => e.id !== undefined)).toEqual([true, false, false, false]);
+      // Every event carries its position in the log as the SSE id: the addition 1, the read 2 (a
+      // position of its own), each count the position it is exact at.
+      expect(taken.map((e) => e.id)).toEqual([1, 1, 2, 2].map((p) => encodeCursor(p)));
       const events = taken.map((e) => e.data.inboxEvents);
       expect(events).toEqual([
         { __typename: 'NotificationAddedEvent', cursor: expect.any(String), notification: { id, title: 'hello' } },

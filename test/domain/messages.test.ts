@@ -72,15 +72,52 @@ describe('fan-out messages travel packed: shared content once, per-recipient fie
 });
 
 describe("a commit's additions: one message per user", () => {
+  it("spans the positions the commit took: additions and updates, ending at the newest, with the last statement's counts", () => {
+    const messages = new Map<string, AddedMessage>();
+    // The keyed strategy's two statements: updates first (version 4), then additions (version 5).
+    addToMessage(messages, wire('u1', 2, { changeSeq: 9 }), { v: 4, unread: 1, unseen: 1, lastSeq: 9 }, true);
+    addToMessage(messages, wire('u1', 10), { v: 5, unread: 2, unseen: 2, lastSeq: 10 });
+    sortAdded(messages.values());
+    expect(messages.get('u1')).toMatchObject({ v: 5, unread: 2, unseen: 2, p: [8, 10] });
+  });
+
+  it('carry positions and updates through a packed fan-out, and read entries of instances before them', () => {
+    const entries: [string, InboxMessage][] = [
+      [
+        'u1',
+        {
+          v: 2,
+          unread: 1,
+          unseen: 1,
+          p: [4, 6],
+          added: [wire('u1', 5, { changeSeq: 5, progress: null, taskState: null, updatedAt: null })],
+          updated: [wire('u1', 1, { changeSeq: 6, progress: 0.5, taskState: 'RUNNING', updatedAt: '2026-01-01T00:00:00.000Z' })],
+        },
+      ],
+      [
+        'u2',
+        {
+          v: 3,
+          unread: 0,
+          unseen: 0,
+          p: [1, 2],
+          changed: { change: 'READ', items: [{ id: 'x', seq: 1, pos: 2, readAt: null, archivedAt: null }] },
+        },
+      ],
+      ['u3', { v: 1, unread: 1 }],
+    ];
+    expect(overTheWire(entries)).toEqual(JSON.parse(JSON.stringify(entries)));
+  });
+
   it("groups each user's notifications with the user's inbox after the commit, in position order", () => {
     const messages = new Map<string, AddedMessage>();
-    addToMessage(messages, wire('u1', 5), 7, 3, 2);
-    addToMessage(messages, wire('u2', 1), 1, 1, 1);
-    addToMessage(messages, wire('u1', 4), 7, 3, 2);
+    addToMessage(messages, wire('u1', 5), { v: 7, unread: 3, unseen: 2, lastSeq: 5 });
+    addToMessage(messages, wire('u2', 1), { v: 1, unread: 1, unseen: 1, lastSeq: 1 });
+    addToMessage(messages, wire('u1', 4), { v: 7, unread: 3, unseen: 2, lastSeq: 5 });
     sortAdded(messages.values());
     expect([...messages]).toEqual([
-      ['u1', { v: 7, unread: 3, unseen: 2, added: [wire('u1', 4), wire('u1', 5)] }],
-      ['u2', { v: 1, unread: 1, unseen: 1, added: [wire('u2', 1)] }],
+      ['u1', { v: 7, unread: 3, unseen: 2, p: [3, 5], added: [wire('u1', 4), wire('u1', 5)] }],
+      ['u2', { v: 1, unread: 1, unseen: 1, p: [0, 1], added: [wire('u2', 1)] }],
     ]);
   });
 

@@ -37,6 +37,12 @@ type Documents = {
     "\n  mutation MarkSeen($ids: [ID!]!) {\n    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }\n  }\n": typeof types.MarkSeenDocument,
     "\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n": typeof types.MarkAllSeenDocument,
     "\n  mutation EmitCritical($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      deliveries { recipientId status reason bypassed channels { email } }\n    }\n  }\n": typeof types.EmitCriticalDocument,
+    "\n  fragment LogNotification on Notification {\n    id\n    cursor\n    title\n    body\n    progress\n    taskState\n    readAt\n    seenAt\n    archivedAt\n    updatedAt\n  }\n": typeof types.LogNotificationFragmentDoc,
+    "\n  subscription LogEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { ...LogNotification } }\n      ... on NotificationUpdatedEvent { cursor notification { ...LogNotification } }\n      ... on NotificationChangedEvent { cursor notificationId change readAt seenAt archivedAt }\n      ... on UnreadCountChangedEvent { cursor unreadCount unseenCount }\n    }\n  }\n": typeof types.LogEventsDocument,
+    "\n  query LogPage($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      edges { node { ...LogNotification } }\n      pageInfo { hasNextPage endCursor }\n      streamCursor\n    }\n    unreadCount\n    unseenCount\n  }\n": typeof types.LogPageDocument,
+    "\n  mutation EmitKeyed($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      updatedCount\n      duplicateCount\n      suppressedCount\n      deliveries { recipientId status notification { ...LogNotification } }\n    }\n  }\n": typeof types.EmitKeyedDocument,
+    "\n  mutation Unarchive($ids: [ID!]!) {\n    unarchiveNotifications(ids: $ids) { changedCount unreadCount unseenCount }\n  }\n": typeof types.UnarchiveDocument,
+    "\n  mutation Recall($key: String!) {\n    recallNotifications(key: $key) { recalledCount }\n  }\n": typeof types.RecallDocument,
 };
 const documents: Documents = {
     "\n  fragment NotificationFields on Notification {\n    id\n    cursor\n    recipientId\n    title\n    body\n    type\n    category\n    data\n    read\n    readAt\n    archived\n    createdAt\n  }\n": types.NotificationFieldsFragmentDoc,
@@ -62,6 +68,12 @@ const documents: Documents = {
     "\n  mutation MarkSeen($ids: [ID!]!) {\n    markNotificationsSeen(ids: $ids) { changedCount unreadCount unseenCount notifications { id read seen seenAt } }\n  }\n": types.MarkSeenDocument,
     "\n  mutation MarkAllSeen {\n    markAllNotificationsSeen { changedCount unreadCount unseenCount }\n  }\n": types.MarkAllSeenDocument,
     "\n  mutation EmitCritical($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      deliveries { recipientId status reason bypassed channels { email } }\n    }\n  }\n": types.EmitCriticalDocument,
+    "\n  fragment LogNotification on Notification {\n    id\n    cursor\n    title\n    body\n    progress\n    taskState\n    readAt\n    seenAt\n    archivedAt\n    updatedAt\n  }\n": types.LogNotificationFragmentDoc,
+    "\n  subscription LogEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { ...LogNotification } }\n      ... on NotificationUpdatedEvent { cursor notification { ...LogNotification } }\n      ... on NotificationChangedEvent { cursor notificationId change readAt seenAt archivedAt }\n      ... on UnreadCountChangedEvent { cursor unreadCount unseenCount }\n    }\n  }\n": types.LogEventsDocument,
+    "\n  query LogPage($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      edges { node { ...LogNotification } }\n      pageInfo { hasNextPage endCursor }\n      streamCursor\n    }\n    unreadCount\n    unseenCount\n  }\n": types.LogPageDocument,
+    "\n  mutation EmitKeyed($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      updatedCount\n      duplicateCount\n      suppressedCount\n      deliveries { recipientId status notification { ...LogNotification } }\n    }\n  }\n": types.EmitKeyedDocument,
+    "\n  mutation Unarchive($ids: [ID!]!) {\n    unarchiveNotifications(ids: $ids) { changedCount unreadCount unseenCount }\n  }\n": types.UnarchiveDocument,
+    "\n  mutation Recall($key: String!) {\n    recallNotifications(key: $key) { recalledCount }\n  }\n": types.RecallDocument,
 };
 
 /**
@@ -170,6 +182,30 @@ export function graphql(source: "\n  mutation MarkAllSeen {\n    markAllNotifica
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation EmitCritical($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      deliveries { recipientId status reason bypassed channels { email } }\n    }\n  }\n"): (typeof documents)["\n  mutation EmitCritical($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      suppressedCount\n      deliveries { recipientId status reason bypassed channels { email } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment LogNotification on Notification {\n    id\n    cursor\n    title\n    body\n    progress\n    taskState\n    readAt\n    seenAt\n    archivedAt\n    updatedAt\n  }\n"): (typeof documents)["\n  fragment LogNotification on Notification {\n    id\n    cursor\n    title\n    body\n    progress\n    taskState\n    readAt\n    seenAt\n    archivedAt\n    updatedAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription LogEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { ...LogNotification } }\n      ... on NotificationUpdatedEvent { cursor notification { ...LogNotification } }\n      ... on NotificationChangedEvent { cursor notificationId change readAt seenAt archivedAt }\n      ... on UnreadCountChangedEvent { cursor unreadCount unseenCount }\n    }\n  }\n"): (typeof documents)["\n  subscription LogEvents($after: String) {\n    inboxEvents(after: $after) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { ...LogNotification } }\n      ... on NotificationUpdatedEvent { cursor notification { ...LogNotification } }\n      ... on NotificationChangedEvent { cursor notificationId change readAt seenAt archivedAt }\n      ... on UnreadCountChangedEvent { cursor unreadCount unseenCount }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query LogPage($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      edges { node { ...LogNotification } }\n      pageInfo { hasNextPage endCursor }\n      streamCursor\n    }\n    unreadCount\n    unseenCount\n  }\n"): (typeof documents)["\n  query LogPage($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      edges { node { ...LogNotification } }\n      pageInfo { hasNextPage endCursor }\n      streamCursor\n    }\n    unreadCount\n    unseenCount\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EmitKeyed($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      updatedCount\n      duplicateCount\n      suppressedCount\n      deliveries { recipientId status notification { ...LogNotification } }\n    }\n  }\n"): (typeof documents)["\n  mutation EmitKeyed($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      updatedCount\n      duplicateCount\n      suppressedCount\n      deliveries { recipientId status notification { ...LogNotification } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Unarchive($ids: [ID!]!) {\n    unarchiveNotifications(ids: $ids) { changedCount unreadCount unseenCount }\n  }\n"): (typeof documents)["\n  mutation Unarchive($ids: [ID!]!) {\n    unarchiveNotifications(ids: $ids) { changedCount unreadCount unseenCount }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Recall($key: String!) {\n    recallNotifications(key: $key) { recalledCount }\n  }\n"): (typeof documents)["\n  mutation Recall($key: String!) {\n    recallNotifications(key: $key) { recalledCount }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

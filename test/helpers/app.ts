@@ -6,6 +6,8 @@ import type { Plugin } from 'graphql-yoga';
 import { type App, createApp } from '../../src/app.ts';
 import { EMIT_SCOPE, signToken } from '../../src/auth/tokens.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
+import { openDatabase } from '../../src/db/index.ts';
+import { createRedisBus } from '../../src/delivery/bus.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { type Backend, openBackend } from './backends.ts';
 import { SseReader } from './sse.ts';
@@ -42,8 +44,32 @@ export interface TestApp {
 export interface TestAppOptions {
   /** Envelop/Yoga plugins for createApp. */
   plugins?: Plugin[];
+  /**
+   * Another instance of the same deployment (PostgreSQL + Redis only): the same database and Redis
+   * namespace as this app, which owns them (it drops the database when it closes).
+   */
+  beside?: TestApp;
   /** The app's logger (default: silent). */
   log?: Logger;
+}
+
+/** A second connection to another app's database and Redis namespace; closing it drops nothing. */
+async function besideBackend(other: TestApp) {
+  const url = other.config.DATABASE_URL;
+  const redis = other.config.REDIS_URL;
+  if (other.backend !== 'postgres+redis' || !url || !redis) throw new Error('a second instance needs PostgreSQL + Redis');
+  const db = await openDatabase({ url, poolSize: 5 });
+  const bus = createRedisBus(redis, createLogger('silent'), other.config.REDIS_PREFIX);
+  return {
+    db,
+    bus,
+    url,
+    redisPrefix: other.config.REDIS_PREFIX,
+    async close() {
+      await bus.close();
+      await db.close();
+    },
+  };
 }
 
 export async function startTestApp(
@@ -51,7 +77,7 @@ export async function startTestApp(
   overrides: Record<string, string> = {},
   options: TestAppOptions = {},
 ): Promise<TestApp> {
-  const resources = await openBackend(backend);
+  const resources = options.beside ? await besideBackend(options.beside) : await openBackend(backend);
   const config = loadConfig({
     NODE_ENV: 'test',
     JWT_SECRET: TEST_SECRET,

@@ -147,16 +147,17 @@ const SUBSCRIPTIONS: Record<StreamKind, string> = {
   added: 'subscription($after: String) { notificationAdded(after: $after) { id cursor } }',
   inbox: `subscription($after: String) { inboxEvents(after: $after) {
     __typename
-    ... on NotificationAddedEvent { cursor notification { id } }
+    ... on NotificationAddedEvent { cursor notification { id cursor } }
     ... on NotificationChangedEvent { cursor notificationId change }
-    ... on UnreadCountChangedEvent { unreadCount }
+    ... on NotificationUpdatedEvent { cursor }
+    ... on UnreadCountChangedEvent { cursor unreadCount }
   } }`,
 };
 
 interface InboxEvent {
-  __typename: 'NotificationAddedEvent' | 'NotificationChangedEvent' | 'UnreadCountChangedEvent';
+  __typename: 'NotificationAddedEvent' | 'NotificationUpdatedEvent' | 'NotificationChangedEvent' | 'UnreadCountChangedEvent';
   cursor?: string;
-  notification?: { id: string };
+  notification?: { id: string; cursor: string };
 }
 
 interface Connection {
@@ -182,6 +183,8 @@ export class ChaosSubscriber {
   readonly errors: string[] = [];
   lastCursor: string;
   connects = 0;
+  /** inboxEvents only: the position of the last event seen. */
+  private position = 0;
   /** inboxEvents only: change and unread-count events seen. */
   changes = 0;
   counts = 0;
@@ -283,11 +286,22 @@ export class ChaosSubscriber {
       if (event.id !== undefined) this.lastCursor = event.id;
       let added: { id: string; cursor: string } | undefined = result.data.notificationAdded;
       const inbox = result.data.inboxEvents;
-      if (inbox?.__typename === 'NotificationAddedEvent') added = { id: inbox.notification!.id, cursor: inbox.cursor! };
+      if (inbox !== undefined) {
+        if (event.id !== inbox.cursor) this.errors.push(`SSE id ${event.id} differs from cursor ${inbox.cursor}`);
+        // Events come in position order: each change at a position of its own, the counts at the last one's.
+        const position = decodeCursor(inbox.cursor ?? '');
+        const counts = inbox.__typename === 'UnreadCountChangedEvent';
+        if (position < this.position || (!counts && position === this.position && this.position > 0)) {
+          this.errors.push(`${inbox.__typename} at ${position} after ${this.position}`);
+        }
+        this.position = position;
+      }
+      // An addition is tallied at its own position (replayed after changes to it, the event is at the latest change's).
+      if (inbox?.__typename === 'NotificationAddedEvent') added = { id: inbox.notification!.id, cursor: inbox.notification!.cursor };
       else if (inbox?.__typename === 'NotificationChangedEvent') this.changes++;
       else if (inbox?.__typename === 'UnreadCountChangedEvent') this.counts++;
       if (!added) continue;
-      if (event.id !== added.cursor) this.errors.push(`SSE id ${event.id} differs from cursor ${added.cursor}`);
+      if (inbox === undefined && event.id !== added.cursor) this.errors.push(`SSE id ${event.id} differs from cursor ${added.cursor}`);
       this.seqs.push(decodeCursor(added.cursor));
       this.ids.push(added.id);
     }

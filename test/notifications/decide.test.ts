@@ -13,6 +13,10 @@ const template = (extra: Partial<Template> = {}): Template => ({
   url: null,
   actor: null,
   key: null,
+  updateKey: null,
+  progress: null,
+  taskState: null,
+  markUnread: false,
   critical: false,
   ...extra,
 });
@@ -24,6 +28,10 @@ const record = (id: string, recipientId: string): NotificationRecord => ({
   id,
   recipientId,
   seq: 1,
+  changeSeq: 1,
+  progress: null,
+  taskState: null,
+  updatedAt: null,
   title: 't',
   body: 'b',
   type: 'UPDATE',
@@ -88,7 +96,7 @@ describe('the preference rule', () => {
     const where = texts.map((t) => /LEFT JOIN prefs p ON p\.user_id = i\.u\s+WHERE (.*)\n\)/.exec(t)?.[1]);
     const enabled = 'COALESCE(p.enabled, true)';
     const muted = 'COALESCE(($6::text[])[i.t] = ANY(p.muted_categories), false)';
-    const critical = '($11::boolean[])[i.t]';
+    const critical = '($14::boolean[])[i.t]';
     expect(where).toEqual([
       STORED_WHEN.map(
         (f) => `(${f.enabled ? '' : 'NOT '}${enabled} AND ${f.muted ? '' : 'NOT '}${muted} AND ${f.critical ? '' : 'NOT '}${critical})`,

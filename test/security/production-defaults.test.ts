@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMIT_SCOPE, signToken } from '../../src/auth/tokens.ts';
+import { encodeCursor } from '../../src/domain/cursor.ts';
 import { TEST_SECRET } from '../helpers/app.ts';
 import type { Instance } from '../helpers/cluster.ts';
 import { SseReader } from '../helpers/sse.ts';
@@ -222,7 +223,10 @@ describe('production defaults', () => {
       const reader = new SseReader(response);
       try {
         expect(response.status).toBe(200);
-        expect((await reader.nextResult()).result).toEqual({ data: { inboxEvents: { unreadCount: 0 } } });
+        expect((await reader.nextResult()).result).toEqual({
+          data: { inboxEvents: { unreadCount: 0 } },
+          extensions: { cursor: encodeCursor(0) },
+        });
       } finally {
         await reader.close();
       }
