@@ -191,12 +191,19 @@ export function createInboxStore(options: InboxStoreOptions): InboxStore {
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   const listeners = new Set<(state: InboxState) => void>();
 
+  const backOff =
+    options.client?.retry ??
+    ((retries: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(10_000, 250 * 2 ** retries))));
   const sse = options.tickets
     ? undefined
     : createHeraldClient({
         retryAttempts: Number.POSITIVE_INFINITY,
-        retry: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 250 * 2 ** retries))),
         ...options.client,
+        // graphql-sse reports no drop of its own: its retry is where it has noticed one.
+        retry: async (retries) => {
+          if (state.status === 'live' || state.status === 'connecting') emit({ status: 'reconnecting' });
+          await backOff(retries);
+        },
         url: urlOf,
         headers: headersOf,
       });
