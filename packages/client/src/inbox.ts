@@ -291,6 +291,8 @@ export function createInboxStore(options: InboxStoreOptions): InboxStore {
       if (mine !== generation) return;
       const error = result.errors?.[0];
       if (error) {
+        // A ticket stream renews itself when the token behind its ticket expired.
+        if (options.tickets && error.extensions?.code === 'UNAUTHENTICATED') return;
         ended(mine, new HeraldError(error.message, error.extensions?.code));
         return;
       }
