@@ -3,7 +3,8 @@
  * - `createHeraldClient`: graphql-sse's client whose subscriptions resume after the last cursor
  *   (for Apollo Client, urql or direct use);
  * - `createTicketStream`: a subscription over EventSource with stream tickets, renewed as needed;
- * - `createInboxStore`: items and counts of the inbox, kept live by `inboxEvents`.
+ * - `createInboxStore`: items and counts of the inbox, kept live by `inboxEvents`;
+ * - `createSharedInboxStore`: the same, one stream per browser (a leader tab, Web Locks).
  */
 export {
   createInboxStore,
@@ -18,6 +19,7 @@ export {
   type InboxStoreOptions,
   NOTIFICATION_FIELDS,
 } from './inbox.ts';
+export { createSharedInboxStore, type SharedInboxStore, type SharedInboxStoreOptions } from './shared.ts';
 export { createHeraldClient, cursorSeq, type HeraldClientOptions } from './sse-client.ts';
 export {
   createTicketStream,
