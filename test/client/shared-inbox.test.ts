@@ -39,9 +39,9 @@ store.start();
   const server: Server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/') return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
-    const prefix = Object.keys(dirs).find((p) => path.startsWith(p));
-    const file = prefix ? normalize(join(dirs[prefix] ?? '', path.slice(prefix.length))) : undefined;
-    if (!prefix || !file || !file.startsWith(dirs[prefix] ?? '\0')) return void res.writeHead(404).end();
+    const [prefix, dir] = Object.entries(dirs).find(([p]) => path.startsWith(p)) ?? ['', ''];
+    const file = normalize(join(dir, path.slice(prefix.length)));
+    if (!prefix || !file.startsWith(dir)) return void res.writeHead(404).end();
     try {
       const body = await readFile(file);
       const type = ['.js', '.mjs'].includes(extname(file)) ? 'text/javascript' : 'application/octet-stream';
@@ -123,13 +123,13 @@ describe('createSharedInboxStore in chromium: four tabs, one stream', () => {
     }
     const states = () => Promise.all(tabs.map(tabState));
     const waitFor = async (check: (s: TabState[]) => boolean, what: string) => {
-      let last: TabState[] = [];
       const deadline = Date.now() + 20_000;
-      while (!check((last = await states()))) {
+      for (;;) {
+        const last = await states();
+        if (check(last)) return last;
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      return last;
     };
 
     let now = await waitFor((s) => s.every((tab) => tab.status === 'live'), 'every tab live');
