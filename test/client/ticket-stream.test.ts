@@ -166,6 +166,10 @@ describe.each(BACKENDS)('EventSource with stream tickets (%s)', (backend) => {
         },
       },
     });
+    const statuses: string[] = [];
+    store.subscribe((state) => {
+      if (statuses.at(-1) !== state.status) statuses.push(state.status);
+    });
     const producer = await t.producerToken();
     const emit = async (title: string) => {
       const r = await t.execute(Emit, { input: { recipientIds: [user], title, body: 'b', type: 'UPDATE' } }, producer);
@@ -184,7 +188,7 @@ describe.each(BACKENDS)('EventSource with stream tickets (%s)', (backend) => {
       const b = await emit('b');
       await until(() => store.getState().items.length === 2, 'b live');
       t.app.sse.closeAll();
-      await until(() => tickets.length === 1 && store.getState().cursor !== undefined, 'the drop');
+      await until(() => store.getState().status === 'reconnecting', 'the drop');
       await emit('c');
       await t.execute(MarkRead, { ids: [a, b] }, token);
       release();
@@ -194,7 +198,8 @@ describe.each(BACKENDS)('EventSource with stream tickets (%s)', (backend) => {
       expect({ items: state.items, unreadCount: state.unreadCount }).toEqual({ items: now.items, unreadCount: now.unreadCount });
       expect(state.items.map((n) => n.title)).toEqual(['c', 'b', 'a']);
       expect(tickets.length).toBe(2);
-      expect(state.status).toBe('live');
+      await until(() => store.getState().status === 'live', 'live again');
+      expect(statuses).toEqual(['loading', 'connecting', 'live', 'reconnecting', 'live']);
     } finally {
       store.close();
     }

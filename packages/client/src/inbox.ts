@@ -306,9 +306,12 @@ export function createInboxStore(options: InboxStoreOptions): InboxStore {
         getTicket,
         query: INBOX_EVENTS,
         after,
-        onEvent: (result) => {
-          if (mine === generation && state.status !== 'live') emit({ status: 'live' });
-          onResult(result);
+        onEvent: onResult,
+        onOpen: () => {
+          if (mine === generation) emit({ status: 'live' });
+        },
+        onDrop: () => {
+          if (mine === generation) emit({ status: 'reconnecting' });
         },
         onError: (error) => ended(mine, error),
         ...(EventSource ? { EventSource } : {}),
