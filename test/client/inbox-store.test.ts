@@ -164,4 +164,54 @@ describe.each(MODES)('createInboxStore against real Herald processes (%s)', (mod
       store.close();
     }
   });
+  it('changes that arrive while loadMore waits for its page are applied to that page', async () => {
+    const user = userId('inbox-race');
+    const token = await herald.token(user);
+    const ids: string[] = [];
+    for (let i = 1; i <= 5; i++) ids.push(await emit(user, `n${i}`));
+    let hold: Promise<void> | undefined;
+    let read: () => void = () => {};
+    const pageRead = new Promise<void>((resolve) => {
+      read = resolve;
+    });
+    const store = createInboxStore({
+      url: () => herald.url,
+      headers: () => ({ authorization: `Bearer ${token}` }),
+      pageSize: 2,
+      // The next page's answer, read from the server, is handed over only once `hold` resolves.
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (hold && String(init?.body).includes('"after":"')) {
+          read();
+          await hold;
+        }
+        return response;
+      },
+    });
+    try {
+      await store.start();
+      await until(() => store.getState().status === 'live', 'the stream to open');
+      let release: () => void = () => {};
+      hold = new Promise((resolve) => {
+        release = resolve;
+      });
+      const more = store.loadMore();
+      await pageRead; // the page (n3, n2) is read: n3 unread, n2 there
+      const [n2, n3] = [ids[1] ?? '', ids[2] ?? ''];
+      await change(token, 'markNotificationsRead', [n3]);
+      await change(token, 'deleteNotifications', [n2]);
+      const now = await fresh(token);
+      await until(() => store.getState().cursor === now.streamCursor, 'both changes on the stream');
+      release();
+      await more;
+      expect(store.getState().items.map((n) => [n.title, n.read])).toEqual([
+        ['n5', false],
+        ['n4', false],
+        ['n3', true],
+      ]);
+      expect(store.getState().items).toEqual(now.items.slice(0, 3));
+    } finally {
+      store.close();
+    }
+  });
 });

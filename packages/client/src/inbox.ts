@@ -185,6 +185,8 @@ export function createInboxStore(options: InboxStoreOptions): InboxStore {
   /** Position of the oldest addition loaded (events older than it are not this view's, while hasMore). */
   let floor: number | undefined;
   let endCursor: string | null = null;
+  /** While `loadMore` waits for its page: the events about notifications not held meanwhile. */
+  let pageChanges: Exclude<InboxEvent, { __typename: 'UnreadCountChangedEvent' }>[] | undefined;
   /** Bumped on every (re)start: results of an older stream or fetch are dropped. */
   let generation = 0;
   let stop: (() => void) | undefined;
@@ -375,6 +377,21 @@ export function createInboxStore(options: InboxStoreOptions): InboxStore {
   }
 
   function apply(event: InboxEvent): void {
+    if (event.__typename === 'UnreadCountChangedEvent') {
+      emit({ unreadCount: event.unreadCount, unseenCount: event.unseenCount, cursor: event.cursor });
+      return;
+    }
+    const id = event.__typename === 'NotificationChangedEvent' ? event.notificationId : event.notification.id;
+    const wasHeld = held.has(id);
+    change(event);
+    // About a notification beyond the pages loaded while the next page is on its way: that page may
+    // have been read before this change, so the change is applied to it once it is in.
+    if (!wasHeld && !held.has(id)) pageChanges?.push(event);
+    emit({ cursor: event.cursor }, true);
+  }
+
+  /** Applies an event about one notification to what the store holds. */
+  function change(event: Exclude<InboxEvent, { __typename: 'UnreadCountChangedEvent' }>): void {
     switch (event.__typename) {
       case 'NotificationAddedEvent':
       case 'NotificationUpdatedEvent': {
@@ -398,11 +415,7 @@ export function createInboxStore(options: InboxStoreOptions): InboxStore {
         } else if (event.change === 'UNARCHIVED') fetchOne(event.notificationId);
         break;
       }
-      case 'UnreadCountChangedEvent':
-        emit({ unreadCount: event.unreadCount, unseenCount: event.unseenCount, cursor: event.cursor });
-        return;
     }
-    emit({ cursor: event.cursor }, true);
   }
 
   /** A notification unarchived that this store never held (it was archived before the fetch). */
@@ -432,9 +445,22 @@ export function createInboxStore(options: InboxStoreOptions): InboxStore {
     async loadMore() {
       if (!state.hasMore || endCursor === null) return;
       const mine = generation;
-      const page = await gql<Page>(PAGE_QUERY, { first: pageSize, after: endCursor });
+      const changes: Exclude<InboxEvent, { __typename: 'UnreadCountChangedEvent' }>[] = [];
+      pageChanges = changes;
+      let page: Page;
+      try {
+        page = await gql<Page>(PAGE_QUERY, { first: pageSize, after: endCursor });
+      } finally {
+        if (pageChanges === changes) pageChanges = undefined;
+      }
       if (mine !== generation) return;
       addPage(page);
+      // The page is as it was at its streamCursor: changes after that position apply on top.
+      const read = cursorSeq(page.notifications.streamCursor);
+      for (const event of changes) {
+        const at = cursorSeq(event.cursor);
+        if (read === undefined || at === undefined || at > read) change(event);
+      }
       emit({ hasMore: page.notifications.pageInfo.hasNextPage }, true);
     },
     close() {
