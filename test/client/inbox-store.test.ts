@@ -65,7 +65,12 @@ describe.each(MODES)('createInboxStore against real Herald processes (%s)', (mod
   /** Waits until the store has applied everything up to the inbox's newest position, then compares. */
   async function converged(store: InboxStore, token: string, what: string): Promise<Fresh> {
     const now = await fresh(token);
-    await until(() => store.getState().cursor === now.streamCursor && store.getState().status === 'live', what);
+    // The counts after a change share its position and follow it as an event of their own.
+    const caughtUp = () => {
+      const s = store.getState();
+      return s.cursor === now.streamCursor && s.status === 'live' && s.unreadCount === now.unreadCount && s.unseenCount === now.unseenCount;
+    };
+    await until(caughtUp, what);
     const state = store.getState();
     expect({ items: state.items, unreadCount: state.unreadCount, unseenCount: state.unseenCount }).toEqual({
       items: now.items,
@@ -201,7 +206,10 @@ describe.each(MODES)('createInboxStore against real Herald processes (%s)', (mod
       await change(token, 'markNotificationsRead', [n3]);
       await change(token, 'deleteNotifications', [n2]);
       const now = await fresh(token);
-      await until(() => store.getState().cursor === now.streamCursor, 'both changes on the stream');
+      await until(
+        () => store.getState().cursor === now.streamCursor && store.getState().unreadCount === now.unreadCount,
+        'both changes on the stream',
+      );
       release();
       await more;
       expect(store.getState().items.map((n) => [n.title, n.read])).toEqual([

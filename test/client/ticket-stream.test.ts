@@ -193,7 +193,11 @@ describe.each(BACKENDS)('EventSource with stream tickets (%s)', (backend) => {
       await t.execute(MarkRead, { ids: [a, b] }, token);
       release();
       const now = await fresh();
-      await until(() => store.getState().cursor === now.cursor, 'the replay after the new ticket', 20_000);
+      await until(
+        () => store.getState().cursor === now.cursor && store.getState().unreadCount === now.unreadCount,
+        'the replay after the new ticket',
+        20_000,
+      );
       const state = store.getState();
       expect({ items: state.items, unreadCount: state.unreadCount }).toEqual({ items: now.items, unreadCount: now.unreadCount });
       expect(state.items.map((n) => n.title)).toEqual(['c', 'b', 'a']);
