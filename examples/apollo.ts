@@ -2,13 +2,13 @@
  * Apollo Client 4 with Herald: queries and mutations over HTTP, subscriptions over SSE through
  * the resuming graphql-sse client (so a dropped stream resumes after the last notification seen).
  *
- *   npm install @apollo/client rxjs graphql graphql-sse
+ *   npm install @herald/client @apollo/client rxjs graphql
  */
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
 import { getMainDefinition } from '@apollo/client/utilities';
+import { createHeraldClient, type HeraldClientOptions } from '@herald/client';
 import { print } from 'graphql';
 import type { Client } from 'graphql-sse';
-import { createHeraldClient, type HeraldClientOptions } from 'herald/client';
 import { Observable } from 'rxjs';
 
 /** An Apollo link that runs operations through a (resuming) graphql-sse client. */

@@ -2,11 +2,12 @@
  * urql with Herald: subscriptions over SSE through the resuming graphql-sse client (so a dropped
  * stream resumes after the last notification seen), everything else over fetch.
  *
- *   npm install @urql/core graphql graphql-sse
+ *   npm install @herald/client @urql/core graphql
  */
+
+import { createHeraldClient, type HeraldClientOptions } from '@herald/client';
 import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
 import type { Client as SseClient } from 'graphql-sse';
-import { createHeraldClient, type HeraldClientOptions } from 'herald/client';
 
 /** urql's subscriptionExchange forwarding subscriptions to a (resuming) graphql-sse client. */
 export function sseExchange(client: SseClient<false>) {

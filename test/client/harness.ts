@@ -57,7 +57,7 @@ export class Herald {
   }
 
   /** Where producers emit: another instance than the clients' in cluster mode. */
-  private async emitBase(): Promise<string> {
+  async emitBase(): Promise<string> {
     return this.spare ? (await this.spare).url : this.serving.url;
   }
 

@@ -1,7 +1,14 @@
 import { EventSource } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTicketStream, type EventSourceConstructor, type StreamResult } from '../../src/client/index.ts';
-import { Emit } from '../documents.ts';
+import {
+  createInboxStore,
+  createTicketStream,
+  type EventSourceConstructor,
+  type InboxNotification,
+  NOTIFICATION_FIELDS,
+  type StreamResult,
+} from '../../src/client/index.ts';
+import { Emit, MarkRead } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { BACKENDS } from '../helpers/backends.ts';
 import { until } from './harness.ts';
@@ -136,6 +143,69 @@ describe.each(BACKENDS)('EventSource with stream tickets (%s)', (backend) => {
       expect(f.errors).toEqual([]);
     } finally {
       f.stream.close();
+    }
+  }, 60_000);
+  it('an inbox store over tickets outlives its ticket: dropped, it mints a new one and the replay converges with a fresh fetch', async () => {
+    const user = 'ticket-store-user';
+    const token = await t.token(user);
+    let release: () => void = () => {};
+    const renewed = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tickets: string[] = [];
+    const store = createInboxStore({
+      url: `${base}/graphql`,
+      headers: () => ({ authorization: `Bearer ${token}` }),
+      tickets: {
+        EventSource: QuickEventSource,
+        async getTicket() {
+          if (tickets.length > 0) await renewed;
+          const { ticket } = await mint(token);
+          tickets.push(ticket);
+          return ticket;
+        },
+      },
+    });
+    const statuses: string[] = [];
+    store.subscribe((state) => {
+      if (statuses.at(-1) !== state.status) statuses.push(state.status);
+    });
+    const producer = await t.producerToken();
+    const emit = async (title: string) => {
+      const r = await t.execute(Emit, { input: { recipientIds: [user], title, body: 'b', type: 'UPDATE' } }, producer);
+      return r.data?.emitNotification.deliveries[0]?.notification?.id ?? '';
+    };
+    const fresh = async () => {
+      const data = await gql<{ notifications: { edges: { node: InboxNotification }[]; streamCursor: string }; unreadCount: number }>(
+        token,
+        `{ notifications(first: 100) { edges { node { ${NOTIFICATION_FIELDS} } } streamCursor } unreadCount }`,
+      );
+      return { items: data.notifications.edges.map((e) => e.node), unreadCount: data.unreadCount, cursor: data.notifications.streamCursor };
+    };
+    try {
+      const a = await emit('a');
+      await store.start();
+      const b = await emit('b');
+      await until(() => store.getState().items.length === 2, 'b live');
+      t.app.sse.closeAll();
+      await until(() => store.getState().status === 'reconnecting', 'the drop');
+      await emit('c');
+      await t.execute(MarkRead, { ids: [a, b] }, token);
+      release();
+      const now = await fresh();
+      await until(
+        () => store.getState().cursor === now.cursor && store.getState().unreadCount === now.unreadCount,
+        'the replay after the new ticket',
+        20_000,
+      );
+      const state = store.getState();
+      expect({ items: state.items, unreadCount: state.unreadCount }).toEqual({ items: now.items, unreadCount: now.unreadCount });
+      expect(state.items.map((n) => n.title)).toEqual(['c', 'b', 'a']);
+      expect(tickets.length).toBe(2);
+      await until(() => store.getState().status === 'live', 'live again');
+      expect(statuses).toEqual(['loading', 'connecting', 'live', 'reconnecting', 'live']);
+    } finally {
+      store.close();
     }
   }, 60_000);
 });

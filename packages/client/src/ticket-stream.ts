@@ -41,6 +41,10 @@ export interface TicketStreamOptions {
   after?: string | null | undefined;
   /** Each result, in order, with the stream position it carries (additions only). */
   onEvent: (result: StreamResult, cursor: string | undefined) => void;
+  /** A connection opened (the first, or one after a drop). */
+  onOpen?: () => void;
+  /** The connection dropped or was refused; a new ticket and connection follow. */
+  onDrop?: () => void;
   /** The stream ended for good (a final error result such as CURSOR_EXPIRED, or getTicket failed). */
   onError?: (error: unknown) => void;
   /** Defaults to the global EventSource. */
@@ -92,6 +96,9 @@ export function createTicketStream(options: TicketStreamOptions): TicketStream {
     const es = new Source(url.toString());
     source = es;
     let final: StreamResult | undefined;
+    es.addEventListener('open', () => {
+      if (es === source) options.onOpen?.();
+    });
     es.addEventListener('next', (event) => {
       if (es !== source) return;
       attempts = 0;
@@ -115,6 +122,7 @@ export function createTicketStream(options: TicketStreamOptions): TicketStream {
       // e.g. 401 for an expired ticket): a new ticket, from the last position, after retryDelayMs.
       if (es !== source) return;
       es.close();
+      options.onDrop?.();
       void open();
     });
   }
