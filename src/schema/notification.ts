@@ -74,7 +74,7 @@ export const NotificationRef = builder.objectRef<NotificationRecord>('Notificati
   }),
 });
 
-const NotificationFilter = builder.inputType('NotificationFilter', {
+export const NotificationFilter = builder.inputType('NotificationFilter', {
   fields: (t) => ({
     unread: t.boolean({ required: false, description: 'true: only unread; false: only read; absent: both.' }),
     archived: t.boolean({ required: false, description: 'true: only archived; false or absent: only unarchived.' }),
