@@ -319,3 +319,9 @@ export const ArchiveByFilter = graphql(`
     }
   }
 `);
+
+export const EmitExpiring = graphql(`
+  mutation EmitExpiring($input: EmitNotificationInput!) {
+    emitNotification(input: $input) { deliveries { status notification { id cursor expiresAt } } }
+  }
+`);

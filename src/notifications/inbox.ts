@@ -207,11 +207,11 @@ async function unchanged(tx: Sql, userId: string, state: { version: number; last
 }
 
 /** How the counts move: the changed rows after (none for deletions) against before. */
-function deltaOf(action: ChangeKind, rows: readonly ChangedRow[]): Counts {
+export function deltaOf(action: ChangeKind, rows: readonly ChangedRow[]): Counts {
   return countsDelta(
     rows.map((r) => ({
       before: { readAt: r.old_read_at, seenAt: r.old_seen_at, archivedAt: r.old_archived_at },
-      after: action === 'DELETED' ? null : { readAt: r.read_at, seenAt: r.seen_at, archivedAt: r.archived_at },
+      after: action === 'DELETED' || action === 'EXPIRED' ? null : { readAt: r.read_at, seenAt: r.seen_at, archivedAt: r.archived_at },
     })),
   );
 }
@@ -236,7 +236,7 @@ function notFound(ids: string[]) {
  * Publishes a committed change: its rows, each at the position it took (the last ones of the
  * user's sequence, one per row), and the range they span.
  */
-async function publishChange(deps: ChangeDeps, userId: string, change: ChangeKind, rows: NotificationRecord[], count: InboxCount) {
+export async function publishChange(deps: ChangeDeps, userId: string, change: ChangeKind, rows: NotificationRecord[], count: InboxCount) {
   const items = rows.map(toWireChange).sort((a, b) => (a.pos ?? 0) - (b.pos ?? 0));
   const message: InboxMessage = {
     v: count.version,

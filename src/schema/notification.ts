@@ -71,6 +71,12 @@ export const NotificationRef = builder.objectRef<NotificationRecord>('Notificati
       description: 'When an emit with its key last updated it in place.',
       resolve: (n) => n.updatedAt,
     }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: "When it leaves the inbox (the emit's `expiresAt`), or null.",
+      resolve: (n) => n.expiresAt,
+    }),
   }),
 });
 

@@ -1,6 +1,7 @@
 import { type Context, unauthenticated } from '../context.ts';
 import type { StreamEvent } from '../delivery/hub.ts';
 import { decodeCursor } from '../domain/cursor.ts';
+import type { ChangeKind } from '../domain/messages.ts';
 import type { CountView } from '../domain/views.ts';
 import { MAX_VIEWS, parseViews } from '../notifications/views.ts';
 import { builder } from './builder.ts';
@@ -14,7 +15,8 @@ type Unread = Extract<StreamEvent, { type: 'unread' }>;
 type ViewCountsEvent = Extract<StreamEvent, { type: 'counts' }>;
 
 const NotificationChange = builder.enumType('NotificationChange', {
-  values: ['READ', 'UNREAD', 'SEEN', 'ARCHIVED', 'UNARCHIVED', 'DELETED'] as const,
+  values: ['READ', 'UNREAD', 'SEEN', 'ARCHIVED', 'UNARCHIVED', 'DELETED', 'EXPIRED'] as const satisfies readonly ChangeKind[],
+  description: 'How a notification changed. EXPIRED: its `expiresAt` passed and it left the inbox (a replay reports it as DELETED).',
 });
 
 const NotificationAddedEvent = builder.objectRef<Added>('NotificationAddedEvent').implement({

@@ -42,9 +42,12 @@ const update = (set: string, when: string, ids: boolean) => {
   RETURNING ${prefixed('n')}, t.read_at AS old_read_at, t.seen_at AS old_seen_at, t.archived_at AS old_archived_at`;
 };
 
-/** A deletion leaves a tombstone at the position it took, so a replay reports it. */
-const DELETE_SQL = `WITH d AS (
-    DELETE FROM notification n WHERE n.recipient_id = $1 AND n.id = ANY($2::uuid[]) RETURNING ${prefixed('n')}
+/**
+ * A deletion leaves a tombstone at the position it took, so a replay reports it. `when` narrows
+ * the rows deleted (an expiry deletes only what is still due: an update in place may have moved it).
+ */
+const deleteSql = (when: string) => `WITH d AS (
+    DELETE FROM notification n WHERE n.recipient_id = $1 AND n.id = ANY($2::uuid[])${when} RETURNING ${prefixed('n')}
   ),
   t AS (
     INSERT INTO notification_tombstone (recipient_id, seq, notification_id, notification_seq)
@@ -64,7 +67,9 @@ const CHANGE_SQL: Record<ChangeKind, string> = {
   SEEN: update('seen_at = now()', 'o.seen_at IS NULL', true),
   ARCHIVED: update('archived_at = now()', 'o.archived_at IS NULL', true),
   UNARCHIVED: update('archived_at = NULL', 'o.archived_at IS NOT NULL', true),
-  DELETED: DELETE_SQL,
+  DELETED: deleteSql(''),
+  // An expired notification leaves as a deleted one does (a tombstone, the counts); only its push says why.
+  EXPIRED: deleteSql(' AND n.expires_at <= now()'),
 };
 
 const MARK_ALL_READ = update('read_at = now(), seen_at = COALESCE(n.seen_at, now())', 'o.read_at IS NULL', false);

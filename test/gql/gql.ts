@@ -51,6 +51,7 @@ type Documents = {
     "\n  mutation ReadByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    markNotificationsReadByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n": typeof types.ReadByFilterDocument,
     "\n  mutation SeenByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    markNotificationsSeenByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n": typeof types.SeenByFilterDocument,
     "\n  mutation ArchiveByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    archiveNotificationsByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n": typeof types.ArchiveByFilterDocument,
+    "\n  mutation EmitExpiring($input: EmitNotificationInput!) {\n    emitNotification(input: $input) { deliveries { status notification { id cursor expiresAt } } }\n  }\n": typeof types.EmitExpiringDocument,
 };
 const documents: Documents = {
     "\n  fragment NotificationFields on Notification {\n    id\n    cursor\n    recipientId\n    title\n    body\n    type\n    category\n    data\n    read\n    readAt\n    archived\n    createdAt\n  }\n": types.NotificationFieldsFragmentDoc,
@@ -90,6 +91,7 @@ const documents: Documents = {
     "\n  mutation ReadByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    markNotificationsReadByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n": types.ReadByFilterDocument,
     "\n  mutation SeenByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    markNotificationsSeenByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n": types.SeenByFilterDocument,
     "\n  mutation ArchiveByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    archiveNotificationsByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n": types.ArchiveByFilterDocument,
+    "\n  mutation EmitExpiring($input: EmitNotificationInput!) {\n    emitNotification(input: $input) { deliveries { status notification { id cursor expiresAt } } }\n  }\n": types.EmitExpiringDocument,
 };
 
 /**
@@ -254,6 +256,10 @@ export function graphql(source: "\n  mutation SeenByFilter($filter: Notification
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation ArchiveByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    archiveNotificationsByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n"): (typeof documents)["\n  mutation ArchiveByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    archiveNotificationsByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EmitExpiring($input: EmitNotificationInput!) {\n    emitNotification(input: $input) { deliveries { status notification { id cursor expiresAt } } }\n  }\n"): (typeof documents)["\n  mutation EmitExpiring($input: EmitNotificationInput!) {\n    emitNotification(input: $input) { deliveries { status notification { id cursor expiresAt } } }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
