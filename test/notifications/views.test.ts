@@ -416,7 +416,7 @@ class ViewTab {
       case 'NotificationChangedEvent': {
         this.changes.push(event.change);
         const n = this.held.get(event.notificationId);
-        if (event.change === 'DELETED') this.held.delete(event.notificationId);
+        if (event.change === 'DELETED' || event.change === 'EXPIRED') this.held.delete(event.notificationId);
         else if (n)
           this.held.set(n.id, { ...n, readAt: event.readAt ?? null, seenAt: event.seenAt ?? null, archivedAt: event.archivedAt ?? null });
         return;
