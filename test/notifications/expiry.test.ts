@@ -133,3 +133,40 @@ describe.each(BACKENDS)('expiry (%s)', (backend) => {
     }
   });
 });
+
+// No timer per notification and nothing in memory: the schedule is the index. An instance that did
+// not exist when the notification was emitted (a restart, another replica) expires it on its first
+// scan, and a tab on the emitting instance receives EXPIRED through Redis.
+describe.runIf(BACKENDS.includes('postgres+redis'))('expiry across instances (postgres+redis)', () => {
+  it('is done by an instance started after the time had passed; the tab on the other instance receives it', async () => {
+    // The emitting instance scans only every 60 s: within the test, it never does.
+    const a = await startTestApp('postgres+redis', { EXPIRY_INTERVAL_MS: '60000' });
+    try {
+      const user = 'expiry-restart';
+      const token = await a.token(user);
+      const start = (await a.execute(ViewPage, { filter: null }, token)).data?.notifications.streamCursor;
+      const stream = await a.subscribe(ViewEvents, { after: start }, { token });
+      const r = await a.execute(
+        EmitExpiring,
+        { input: { recipientIds: [user], title: 'n', expiresAt: new Date(Date.now() + 300).toISOString() } },
+        await a.producerToken(),
+      );
+      const id = r.data?.emitNotification.deliveries[0]?.notification?.id;
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect((await a.execute(ViewPage, { filter: null }, token)).data?.notifications.edges.map((e) => e.node.id)).toEqual([id]);
+      const started = Date.now();
+      const b = await startTestApp('postgres+redis', {}, { beside: a });
+      try {
+        const { event, at } = await waitFor(stream, (e) => e.__typename === 'NotificationChangedEvent');
+        expect(event).toMatchObject({ change: 'EXPIRED', notificationId: id });
+        expect(at - started).toBeLessThan(b.config.EXPIRY_INTERVAL_MS + 1_000);
+      } finally {
+        await stream.close();
+        await b.close();
+      }
+      expect((await a.execute(ViewPage, { filter: null }, token)).data?.notifications.edges).toEqual([]);
+    } finally {
+      await a.close();
+    }
+  }, 30_000);
+});
