@@ -28,6 +28,7 @@ import { createFrontDoor } from './http/handler.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { NodeRequest, NodeResponse } from './node-http.ts';
 import { Emitter } from './notifications/emit.ts';
+import { startExpiry } from './notifications/expiry.ts';
 import { startRetention } from './notifications/retention.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { boundedError, useBoundedErrors } from './pipeline/bounded-errors.ts';
@@ -159,6 +160,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS,
     intervalMs: config.RETENTION_INTERVAL_MS,
   });
+  const stopExpiry = startExpiry({ sql: db.sql, bus, log, intervalMs: config.EXPIRY_INTERVAL_MS });
 
   const contextFor = createContextFactory(services);
   const isDev = config.NODE_ENV === 'development';
@@ -337,6 +339,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       if (closed) return;
       closed = true;
       stopRetention();
+      stopExpiry();
       // Connections first: streams end without `complete`, then the hub lets go of them.
       sse.closeAll();
       hub.closeAll();

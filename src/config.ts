@@ -110,6 +110,11 @@ const schema = z.object({
   JWT_JWKS_CACHE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Notifications older than this are pruned in the background; older cursors expire. */
   RETENTION_DAYS: z.coerce.number().positive().max(3650).default(90),
+  /**
+   * How often the expiry scan runs (on whichever instance takes its lease): a notification emitted
+   * with `expiresAt` leaves the inbox at most about this long after that time.
+   */
+  EXPIRY_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   /** How often the retention job runs. */
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
   /** Idempotency keys are remembered this long; a retry after that delivers again. */

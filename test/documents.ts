@@ -252,3 +252,76 @@ export const Recall = graphql(`
     recallNotifications(key: $key) { recalledCount }
   }
 `);
+
+/** Exact counts per view (issue 14). */
+export const ViewCountsQuery = graphql(`
+  query ViewCounts($views: [CountView!]!) {
+    counts(views: $views) { name total unread unseen }
+    unreadCount
+    unseenCount
+  }
+`);
+
+/** What a view test holds of a notification: what its filters select on. */
+export const ViewNotification = graphql(`
+  fragment ViewNotification on Notification { id category type readAt seenAt archivedAt }
+`);
+
+export const ViewPage = graphql(`
+  query ViewPage($filter: NotificationFilter) {
+    notifications(first: 100, filter: $filter) {
+      edges { node { ...ViewNotification } }
+      pageInfo { hasNextPage }
+      streamCursor
+    }
+  }
+`);
+
+export const ViewEvents = graphql(`
+  subscription ViewEvents($after: String, $views: [CountView!]) {
+    inboxEvents(after: $after, views: $views) {
+      __typename
+      ... on NotificationAddedEvent { cursor notification { ...ViewNotification } }
+      ... on NotificationUpdatedEvent { cursor notification { ...ViewNotification } }
+      ... on NotificationChangedEvent { cursor notificationId change readAt seenAt archivedAt }
+      ... on UnreadCountChangedEvent { cursor unreadCount unseenCount }
+      ... on CountsChangedEvent { cursor counts { name total unread unseen } }
+    }
+  }
+`);
+
+export const EmitView = graphql(`
+  mutation EmitView($input: EmitNotificationInput!) {
+    emitNotification(input: $input) { deliveries { status notification { id } } }
+  }
+`);
+
+export const ReadByFilter = graphql(`
+  mutation ReadByFilter($filter: NotificationFilter, $views: [CountView!]) {
+    markNotificationsReadByFilter(filter: $filter, views: $views) {
+      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }
+    }
+  }
+`);
+
+export const SeenByFilter = graphql(`
+  mutation SeenByFilter($filter: NotificationFilter, $views: [CountView!]) {
+    markNotificationsSeenByFilter(filter: $filter, views: $views) {
+      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }
+    }
+  }
+`);
+
+export const ArchiveByFilter = graphql(`
+  mutation ArchiveByFilter($filter: NotificationFilter, $views: [CountView!]) {
+    archiveNotificationsByFilter(filter: $filter, views: $views) {
+      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }
+    }
+  }
+`);
+
+export const EmitExpiring = graphql(`
+  mutation EmitExpiring($input: EmitNotificationInput!) {
+    emitNotification(input: $input) { deliveries { status notification { id cursor expiresAt } } }
+  }
+`);

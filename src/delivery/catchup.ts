@@ -115,6 +115,7 @@ export class CatchUp {
       stream.countsDue = false;
       stream.pushCounts(head.unreadCount, head.unseenCount);
     }
+    stream.viewsMoved();
   }
 
   /** The safety net: one query for all local users; streams behind the database catch up. */

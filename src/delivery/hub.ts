@@ -1,7 +1,9 @@
 import type { Sql } from '../db/index.ts';
 import type { InboxMessage } from '../domain/messages.ts';
+import { type CountView, countViews } from '../domain/views.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { readCountRows } from '../store/inbox-count.ts';
 import { readInboxState } from '../store/inbox-state.ts';
 import type { Bus } from './bus.ts';
 import { CatchUp } from './catchup.ts';
@@ -18,6 +20,8 @@ export interface OpenStreamOptions {
   after?: number | undefined;
   /** Epoch ms when the caller's credentials expire: the stream then ends with UNAUTHENTICATED. */
   expiresAt?: number | undefined;
+  /** inboxEvents(views): the views whose counts the stream pushes (validated). */
+  views?: readonly CountView[] | undefined;
 }
 
 export interface HubOptions {
@@ -123,6 +127,7 @@ export class Hub {
       );
     }
     const stream = new Stream(this, userId, options.kind);
+    if (options.kind === 'inbox' && options.views !== undefined && options.views.length > 0) stream.views = options.views;
     stream.catchingUp = true; // buffer live messages until the replay is done
     if (!entry) {
       const created: UserEntry = { streams: new Set(), subscribed: Promise.resolve(() => {}) };
@@ -177,6 +182,41 @@ export class Hub {
         () => {},
       );
     }
+  }
+
+  /**
+   * Reads the stream's views' counts and offers them to it at the position they were read at.
+   * Bus messages carry the two badges, not every view's counts, so a stream with views reads
+   * them (one primary-key range of inbox_count, whatever the number of views) after each message;
+   * one read per stream at a time, and one more after it if messages came meanwhile, so a burst
+   * costs two reads, not one per message.
+   */
+  readViewCounts(stream: Stream) {
+    if (stream.views === undefined || stream.closed) return;
+    if (stream.viewRead !== 'idle') {
+      stream.viewRead = 'again';
+      return;
+    }
+    stream.viewRead = 'reading';
+    void this.readViews(stream, stream.views);
+  }
+
+  private async readViews(stream: Stream, views: readonly CountView[]) {
+    for (let attempt = 0; ; ) {
+      try {
+        const snapshot = await readCountRows(this.sql, stream.userId);
+        stream.offerViewCounts(snapshot.lastSeq, countViews(views, snapshot.rows));
+        attempt = 0;
+      } catch (error) {
+        // The database is unreachable: try again shortly (the stream's own catch-up retries likewise).
+        this.log.warn({ err: (error as Error).message, userId: stream.userId }, 'view counts read failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt++, 5_000)).unref());
+        stream.viewRead = 'again';
+      }
+      if (stream.closed || stream.viewRead !== 'again') break;
+      stream.viewRead = 'reading';
+    }
+    stream.viewRead = 'idle';
   }
 
   /** Ends every stream (graceful shutdown): clients see the stream end without `complete`. */

@@ -1,6 +1,7 @@
 import { encodeCursor } from '../domain/cursor.ts';
 import { type ChangeKind, fromWire, type InboxMessage, type WireChange, type WireNotification } from '../domain/messages.ts';
 import type { NotificationRecord } from '../domain/model.ts';
+import { type CountView, sameViewCounts, type ViewCounts } from '../domain/views.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
 import { isNewerVersion, judgePosition, judgeRange } from './sequencer.ts';
 
@@ -20,7 +21,8 @@ export type StreamEvent =
       seenAt: Date | null;
       archivedAt: Date | null;
     }
-  | { type: 'unread'; cursor: string; unreadCount: number; unseenCount: number };
+  | { type: 'unread'; cursor: string; unreadCount: number; unseenCount: number }
+  | { type: 'counts'; cursor: string; counts: ViewCounts[] };
 
 /**
  * A consumer that takes events as they happen (the SSE endpoint), instead of pulling them through
@@ -50,6 +52,8 @@ export interface StreamOwner {
   readonly maxQueuedEvents: number;
   /** The stream ended: forget it. */
   detach(stream: Stream): void;
+  /** The stream's views may have new counts: read them (coalesced) and offer them back (offerViewCounts). */
+  readViewCounts(stream: Stream): void;
 }
 
 const NONE: readonly WireNotification[] = [];
@@ -87,6 +91,15 @@ export class Stream implements HubStream {
   /** Epoch ms when the caller's credentials expire (checked by the hub's expiry timer). */
   expiresAt: number | undefined;
   retryTimer: NodeJS.Timeout | undefined;
+
+  /** The views whose counts the stream pushes (inboxEvents(views)); undefined: none. */
+  views: readonly CountView[] | undefined;
+  /** The views' counts last sent, to send only what moved. */
+  private viewCounts: ViewCounts[] | undefined;
+  /** Counts read at a position the stream has not reached yet (the bus message is on its way). */
+  private viewsAhead: { pos: number; counts: ViewCounts[] } | undefined;
+  /** A view read is under way, and whether another is wanted after it (hub's business). */
+  viewRead: 'idle' | 'reading' | 'again' = 'idle';
 
   constructor(
     readonly owner: StreamOwner,
@@ -149,7 +162,45 @@ export class Stream implements HubStream {
       this.lastVersion = message.v;
       if (this.kind === 'inbox') this.pushCounts(message.unread, message.unseen ?? this.lastUnseen);
     }
+    this.viewsMoved();
     return false;
+  }
+
+  /**
+   * The stream reached a new position (or its counts may have moved): counts read ahead of it at
+   * exactly this position go out now, after the events up to it; a new read is asked for, since the
+   * message does not carry the views' counts.
+   */
+  viewsMoved() {
+    if (this.views === undefined) return;
+    const ahead = this.viewsAhead;
+    if (ahead !== undefined && ahead.pos <= this.lastSeq) {
+      this.viewsAhead = undefined;
+      if (ahead.pos === this.lastSeq) this.pushViewCounts(ahead.counts);
+    }
+    this.owner.readViewCounts(this);
+  }
+
+  /**
+   * The views' counts as read at position `pos` (one snapshot). Each goes out at its own position,
+   * after every event up to it and before any after it: now if the stream is there (and not in the
+   * middle of a database read, whose events run ahead of `lastSeq`), when it gets there if it is
+   * behind, never if it is past (a later read follows).
+   */
+  offerViewCounts(pos: number, counts: ViewCounts[]) {
+    if (this.closed) return;
+    if (pos === this.lastSeq && !this.catchingUp) {
+      this.pushViewCounts(counts);
+    } else if (pos > this.lastSeq || (pos === this.lastSeq && this.catchingUp)) {
+      if (this.viewsAhead === undefined || this.viewsAhead.pos <= pos) this.viewsAhead = { pos, counts };
+    }
+  }
+
+  /** The views' counts at the stream's position, when they moved (always the first time). */
+  private pushViewCounts(counts: ViewCounts[]) {
+    if (sameViewCounts(this.viewCounts, counts)) return;
+    this.viewCounts = counts;
+    this.push({ type: 'counts', cursor: encodeCursor(this.lastSeq), counts });
   }
 
   /** A message's events in position order: additions, updates and changes of one transaction. */
@@ -225,6 +276,8 @@ export class Stream implements HubStream {
         this.pushCounts(message.unread, message.unseen ?? this.lastUnseen);
       }
     }
+    // Retention's count changes take no position: the views' counts at this one moved.
+    if (!gap) this.viewsMoved();
     return gap;
   }
 

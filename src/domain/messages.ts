@@ -1,7 +1,7 @@
 import type { Actor, NotificationRecord, NotificationType, TaskState } from './model.ts';
 
 /** How a notification changed, as pushed on `inboxEvents`. */
-export type ChangeKind = 'READ' | 'UNREAD' | 'SEEN' | 'ARCHIVED' | 'UNARCHIVED' | 'DELETED';
+export type ChangeKind = 'READ' | 'UNREAD' | 'SEEN' | 'ARCHIVED' | 'UNARCHIVED' | 'DELETED' | 'EXPIRED';
 
 /** A notification as it travels on the bus: dates as ISO strings. */
 export interface WireNotification {
@@ -25,6 +25,8 @@ export interface WireNotification {
   progress?: number | null;
   taskState?: TaskState | null;
   updatedAt?: string | null;
+  /** Absent from instances before expiry. */
+  expiresAt?: string | null;
 }
 
 export interface WireChange {
@@ -137,6 +139,7 @@ export function fromWire(n: WireNotification): NotificationRecord {
     progress: n.progress ?? null,
     taskState: n.taskState ?? null,
     updatedAt: n.updatedAt ? new Date(n.updatedAt) : null,
+    expiresAt: n.expiresAt ? new Date(n.expiresAt) : null,
   };
 }
 
@@ -149,6 +152,7 @@ export function toWire(n: NotificationRecord): WireNotification {
     archivedAt: n.archivedAt?.toISOString() ?? null,
     createdAt: n.createdAt.toISOString(),
     updatedAt: n.updatedAt?.toISOString() ?? null,
+    expiresAt: n.expiresAt?.toISOString() ?? null,
   };
 }
 
@@ -162,10 +166,22 @@ export interface PackedFanout {
   /** The publishing instance (it delivers to its own streams without waiting for the echo). */
   o?: string;
   /**
-   * [title, body, type, category, data, url, actor, progress, taskState]; url and actor absent
-   * from instances of the release before them, progress and taskState from those before the log.
+   * [title, body, type, category, data, url, actor, progress, taskState, expiresAt]; url and actor
+   * absent from instances of the release before them, progress and taskState from those before the
+   * log, expiresAt from those before expiry.
    */
-  t: [string, string, NotificationType, string | null, unknown, (string | null)?, (Actor | null)?, (number | null)?, (TaskState | null)?][];
+  t: [
+    string,
+    string,
+    NotificationType,
+    string | null,
+    unknown,
+    (string | null)?,
+    (Actor | null)?,
+    (number | null)?,
+    (TaskState | null)?,
+    (string | null)?,
+  ][];
   /**
    * [userId, v, unread, added or null, changed or null, unseen, positions, updated]; each notification
    * as [template, id, seq, createdAt, readAt, archivedAt, seenAt, changeSeq, updatedAt]. The
@@ -198,8 +214,9 @@ export function packFanout(messages: Iterable<readonly [string, InboxMessage]>, 
     }
     const progress = n.progress ?? null;
     const taskState = n.taskState ?? null;
+    const expiresAt = n.expiresAt ?? null;
     for (const { index, template } of candidates) {
-      const [title, , type, category, data, url, actor, p = null, s = null] = template;
+      const [title, , type, category, data, url, actor, p = null, s = null, e = null] = template;
       if (
         title === n.title &&
         type === n.type &&
@@ -208,15 +225,18 @@ export function packFanout(messages: Iterable<readonly [string, InboxMessage]>, 
         url === n.url &&
         actor === n.actor &&
         p === progress &&
-        s === taskState
+        s === taskState &&
+        e === expiresAt
       ) {
         return index;
       }
     }
     const template: PackedFanout['t'][number] =
-      progress === null && taskState === null
+      progress === null && taskState === null && expiresAt === null
         ? [n.title, n.body, n.type, n.category, n.data, n.url, n.actor]
-        : [n.title, n.body, n.type, n.category, n.data, n.url, n.actor, progress, taskState];
+        : expiresAt === null
+          ? [n.title, n.body, n.type, n.category, n.data, n.url, n.actor, progress, taskState]
+          : [n.title, n.body, n.type, n.category, n.data, n.url, n.actor, progress, taskState, expiresAt];
     candidates.push({ index: t.length, template });
     t.push(template);
     return t.length - 1;
@@ -244,7 +264,7 @@ export function unpackFanout(packed: PackedFanout): [string, InboxMessage][] {
       const template = packed.t[i];
       // From another instance: a message naming a template it does not hold is malformed.
       if (template === undefined) throw new Error(`fan-out names template ${i} of ${packed.t.length}`);
-      const [title, body, type, category, data, url = null, actor = null, progress = null, taskState = null] = template;
+      const [title, body, type, category, data, url = null, actor = null, progress = null, taskState = null, expiresAt = null] = template;
       const n: WireNotification = {
         id,
         recipientId: userId,
@@ -261,7 +281,7 @@ export function unpackFanout(packed: PackedFanout): [string, InboxMessage][] {
         archivedAt,
         createdAt,
       };
-      if (changeSeq !== undefined) Object.assign(n, { changeSeq, progress, taskState, updatedAt });
+      if (changeSeq !== undefined) Object.assign(n, { changeSeq, progress, taskState, updatedAt, expiresAt });
       return n;
     };
     const message: InboxMessage = unseen === undefined ? { v, unread } : { v, unread, unseen };

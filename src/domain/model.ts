@@ -41,6 +41,8 @@ export interface NotificationRecord {
   taskState: TaskState | null;
   /** When an emit with its update key last changed its content. */
   updatedAt: Date | null;
+  /** When it leaves the inbox (expiry), or null. */
+  expiresAt: Date | null;
 }
 
 /** A user's delivery preferences (seed 000). */
@@ -85,4 +87,6 @@ export const LIMITS = {
   maxPageSize: 100,
   defaultPageSize: 20,
   maxMutedCategories: 200,
+  /** How far ahead `expiresAt` may be (RETENTION_DAYS' own maximum). */
+  maxExpiryMs: 3_650 * 86_400_000,
 } as const;

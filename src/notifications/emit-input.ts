@@ -29,6 +29,8 @@ export interface EmitInput {
   taskState?: TaskState | null | undefined;
   /** An update makes the notification unread (and unseen) again. */
   markUnread?: boolean | null | undefined;
+  /** When it leaves the inbox: later than now, before the retention window ends. */
+  expiresAt?: Date | null | undefined;
   /**
    * Who emits (the token's `sub`): idempotency keys are the producer's own, so another producer
    * using the same key for the same recipient neither sees nor suppresses this notification.
@@ -80,6 +82,10 @@ export function validateEmit(input: EmitInput): { template: Template; recipients
   if (progress !== null && !(Number.isFinite(progress) && progress >= 0 && progress <= 1)) {
     throw badInput('"progress" must be a number from 0 to 1', { field: 'progress' });
   }
+  const expiresAt = input.expiresAt ?? null;
+  if (expiresAt !== null && !(expiresAt.getTime() > Date.now() && expiresAt.getTime() <= Date.now() + LIMITS.maxExpiryMs)) {
+    throw badInput('"expiresAt" must be later than now and at most 3,650 days ahead', { field: 'expiresAt' });
+  }
   const taskState = input.taskState ?? null;
   if (taskState !== null && !TASK_STATES.includes(taskState)) throw badInput('"taskState" is not a task state', { field: 'taskState' });
   return {
@@ -98,6 +104,7 @@ export function validateEmit(input: EmitInput): { template: Template; recipients
       progress,
       taskState,
       markUnread: input.markUnread === true,
+      expiresAt: expiresAt?.toISOString() ?? null,
     },
   };
 }

@@ -138,6 +138,7 @@ export function complete<M extends BatchMember>(
           progress: tpl.progress,
           taskState: tpl.taskState,
           updatedAt: null,
+          expiresAt: tpl.expiresAt,
         };
         delivery.published = wire;
         if (tpl.key !== null) stored.set(keyOf(wire.recipientId, tpl.key), delivery);

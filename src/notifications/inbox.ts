@@ -3,28 +3,27 @@ import type { Bus } from '../delivery/bus.ts';
 import { type Counts, countsDelta } from '../domain/counts.ts';
 import { decodeCursor } from '../domain/cursor.ts';
 import { type ChangeKind, type InboxMessage, toWireChange } from '../domain/messages.ts';
-import { LIMITS, type NotificationRecord, type NotificationType } from '../domain/model.ts';
+import { LIMITS, type NotificationRecord } from '../domain/model.ts';
+import { type CountView, countViews, type ViewCounts } from '../domain/views.ts';
 import { ErrorCode, heraldError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import {
   type ChangedRow,
   changeNotificationRows,
+  changeRowsByFilter,
+  FILTER_CHANGE_LIMIT,
+  type FilterChange,
   lockNotifications,
   markUnreadRowsRead,
   markUnseenRowsSeen,
 } from '../store/inbox-changes.ts';
+import { readCountRows } from '../store/inbox-count.ts';
 import { type InboxCount, lockInboxState, moveCounts, readCounts } from '../store/inbox-state.ts';
 import { fromRow, inboxPage, notificationById, notificationsByIds } from '../store/notifications.ts';
 import * as v from './validate.ts';
+import { type InboxFilter, viewFilter } from './views.ts';
 
-export interface InboxFilter {
-  /** true: only unread; false: only read; absent: both. */
-  unread?: boolean | null | undefined;
-  /** true: only archived; false or absent: only unarchived (the inbox view). */
-  archived?: boolean | null | undefined;
-  types?: readonly NotificationType[] | null | undefined;
-  categories?: readonly string[] | null | undefined;
-}
+export type { InboxFilter };
 
 export interface InboxPage {
   items: NotificationRecord[];
@@ -152,17 +151,67 @@ async function changeAll(
   return { changedCount: outcome.changed.length, unreadCount: outcome.count.unreadCount, unseenCount: outcome.count.unseenCount };
 }
 
+export interface FilterChangeResult {
+  changedCount: number;
+  /** More notifications match than one call changes (FILTER_CHANGE_LIMIT): call again. */
+  hasMore: boolean;
+  unreadCount: number;
+  unseenCount: number;
+  /** The position after the change: the counts are exact there. */
+  lastSeq: number;
+  counts: ViewCounts[];
+}
+
+/**
+ * Marks read or seen, or archives, everything `filter` selects (what `notifications(filter)`
+ * lists), up to FILTER_CHANGE_LIMIT notifications per call, oldest first; `hasMore` says to call
+ * again. One transaction: each notification changed takes its position on the user's log, the
+ * badges and `views`' counts are read in it after the change (exact at `lastSeq`), and the change
+ * is published after commit like any other.
+ */
+export async function changeByFilter(
+  deps: ChangeDeps,
+  userId: string,
+  action: FilterChange,
+  rawFilter: InboxFilter | null | undefined,
+  views: readonly CountView[],
+): Promise<FilterChangeResult> {
+  const filter = viewFilter(rawFilter, 'filter');
+  const outcome = await deps.sql.transaction(async (tx) => {
+    const state = await lockInboxState(tx, userId);
+    if (state === undefined) {
+      return { changed: [], more: false, count: { unreadCount: 0, unseenCount: 0, version: 0, lastSeq: 0 }, counts: countViews(views, []) };
+    }
+    const { rows, more } = await changeRowsByFilter(tx, userId, action, filter, state.lastSeq);
+    const count = rows.length > 0 ? await moveCounts(tx, userId, deltaOf(action, rows), rows.length) : await unchanged(tx, userId, state);
+    // The triggers moved the count rows with the statement: read here, they are this transaction's.
+    const counts = views.length > 0 ? countViews(views, (await readCountRows(tx, userId)).rows) : [];
+    return { changed: rows.map(fromRow), more, count, counts };
+  });
+  if (outcome.changed.length > 0) await publishChange(deps, userId, action, outcome.changed, outcome.count);
+  return {
+    changedCount: outcome.changed.length,
+    hasMore: outcome.more,
+    unreadCount: outcome.count.unreadCount,
+    unseenCount: outcome.count.unseenCount,
+    lastSeq: outcome.count.lastSeq,
+    counts: outcome.counts,
+  };
+}
+
+export { FILTER_CHANGE_LIMIT };
+
 async function unchanged(tx: Sql, userId: string, state: { version: number; lastSeq: number }): Promise<InboxCount> {
   const counts = await readCounts(tx, userId);
   return { unreadCount: counts.unread, unseenCount: counts.unseen, version: state.version, lastSeq: state.lastSeq };
 }
 
 /** How the counts move: the changed rows after (none for deletions) against before. */
-function deltaOf(action: ChangeKind, rows: readonly ChangedRow[]): Counts {
+export function deltaOf(action: ChangeKind, rows: readonly ChangedRow[]): Counts {
   return countsDelta(
     rows.map((r) => ({
       before: { readAt: r.old_read_at, seenAt: r.old_seen_at, archivedAt: r.old_archived_at },
-      after: action === 'DELETED' ? null : { readAt: r.read_at, seenAt: r.seen_at, archivedAt: r.archived_at },
+      after: action === 'DELETED' || action === 'EXPIRED' ? null : { readAt: r.read_at, seenAt: r.seen_at, archivedAt: r.archived_at },
     })),
   );
 }
@@ -187,7 +236,7 @@ function notFound(ids: string[]) {
  * Publishes a committed change: its rows, each at the position it took (the last ones of the
  * user's sequence, one per row), and the range they span.
  */
-async function publishChange(deps: ChangeDeps, userId: string, change: ChangeKind, rows: NotificationRecord[], count: InboxCount) {
+export async function publishChange(deps: ChangeDeps, userId: string, change: ChangeKind, rows: NotificationRecord[], count: InboxCount) {
   const items = rows.map(toWireChange).sort((a, b) => (a.pos ?? 0) - (b.pos ?? 0));
   const message: InboxMessage = {
     v: count.version,

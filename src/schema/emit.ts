@@ -48,6 +48,12 @@ const EmitNotificationInput = builder.inputType('EmitNotificationInput', {
     }),
     progress: t.float({ required: false, description: "A task's progress, from 0 to 1." }),
     taskState: t.field({ type: TaskStateEnum, required: false }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      required: false,
+      description:
+        'When the notification leaves the inbox (a later time, within the retention window): it then leaves lists and counts, and open streams receive NotificationChangedEvent EXPIRED, within EXPIRY_INTERVAL_MS of it. An update in place replaces it (absent: no expiry).',
+    }),
     markUnread: t.boolean({
       required: false,
       description:
@@ -129,6 +135,7 @@ builder.mutationField('emitNotification', (t) =>
         progress: input.progress,
         taskState: input.taskState,
         markUnread: input.markUnread,
+        expiresAt: input.expiresAt,
         producerId: ctx.auth?.userId ?? '',
       }),
   }),

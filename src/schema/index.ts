@@ -6,6 +6,7 @@ import './emit.ts';
 import './preferences.ts';
 import './subscriptions.ts';
 import './erase.ts';
+import './views.ts';
 
 /** The GraphQL schema. */
 export const schema = builder.toSchema();

@@ -71,10 +71,16 @@ export const NotificationRef = builder.objectRef<NotificationRecord>('Notificati
       description: 'When an emit with its key last updated it in place.',
       resolve: (n) => n.updatedAt,
     }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: "When it leaves the inbox (the emit's `expiresAt`), or null.",
+      resolve: (n) => n.expiresAt,
+    }),
   }),
 });
 
-const NotificationFilter = builder.inputType('NotificationFilter', {
+export const NotificationFilter = builder.inputType('NotificationFilter', {
   fields: (t) => ({
     unread: t.boolean({ required: false, description: 'true: only unread; false: only read; absent: both.' }),
     archived: t.boolean({ required: false, description: 'true: only archived; false or absent: only unarchived.' }),

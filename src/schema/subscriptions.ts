@@ -1,16 +1,22 @@
 import { type Context, unauthenticated } from '../context.ts';
 import type { StreamEvent } from '../delivery/hub.ts';
 import { decodeCursor } from '../domain/cursor.ts';
+import type { ChangeKind } from '../domain/messages.ts';
+import type { CountView } from '../domain/views.ts';
+import { MAX_VIEWS, parseViews } from '../notifications/views.ts';
 import { builder } from './builder.ts';
 import { NotificationRef } from './notification.ts';
+import { CountViewInput, ViewCountsRef } from './views.ts';
 
 type Added = Extract<StreamEvent, { type: 'added' }>;
 type Updated = Extract<StreamEvent, { type: 'updated' }>;
 type Changed = Extract<StreamEvent, { type: 'changed' }>;
 type Unread = Extract<StreamEvent, { type: 'unread' }>;
+type ViewCountsEvent = Extract<StreamEvent, { type: 'counts' }>;
 
 const NotificationChange = builder.enumType('NotificationChange', {
-  values: ['READ', 'UNREAD', 'SEEN', 'ARCHIVED', 'UNARCHIVED', 'DELETED'] as const,
+  values: ['READ', 'UNREAD', 'SEEN', 'ARCHIVED', 'UNARCHIVED', 'DELETED', 'EXPIRED'] as const satisfies readonly ChangeKind[],
+  description: 'How a notification changed. EXPIRED: its `expiresAt` passed and it left the inbox (a replay reports it as DELETED).',
 });
 
 const NotificationAddedEvent = builder.objectRef<Added>('NotificationAddedEvent').implement({
@@ -51,15 +57,25 @@ const UnreadCountChangedEvent = builder.objectRef<Unread>('UnreadCountChangedEve
   }),
 });
 
+const CountsChangedEvent = builder.objectRef<ViewCountsEvent>('CountsChangedEvent').implement({
+  description:
+    'The exact counts of the views the subscription asked for (`inboxEvents(views:)`), at `cursor`: after every event up to it and before any after it. Sent when they moved (and once after the replay).',
+  fields: (t) => ({
+    cursor: t.exposeString('cursor', { description: 'The position the counts are exact at (the SSE id).' }),
+    counts: t.field({ type: [ViewCountsRef], resolve: (e) => e.counts }),
+  }),
+});
+
 const EVENT_TYPES = {
   added: 'NotificationAddedEvent',
   updated: 'NotificationUpdatedEvent',
   changed: 'NotificationChangedEvent',
   unread: 'UnreadCountChangedEvent',
+  counts: 'CountsChangedEvent',
 } as const satisfies Record<StreamEvent['type'], string>;
 
 const InboxEvent = builder.unionType('InboxEvent', {
-  types: [NotificationAddedEvent, NotificationUpdatedEvent, NotificationChangedEvent, UnreadCountChangedEvent],
+  types: [NotificationAddedEvent, NotificationUpdatedEvent, NotificationChangedEvent, UnreadCountChangedEvent, CountsChangedEvent],
   resolveType: (event) => EVENT_TYPES[event.type],
 });
 
@@ -71,7 +87,12 @@ export type StreamField = keyof typeof STREAM_FIELDS;
  * Opens the caller's stream for a subscription field (the schema's `subscribe` and the SSE endpoint
  * share it). The caller must be authenticated (a bearer token or a stream ticket).
  */
-export async function openStream(ctx: Context, field: StreamField, after: string | null | undefined) {
+export async function openStream(
+  ctx: Context,
+  field: StreamField,
+  after: string | null | undefined,
+  views?: readonly CountView[] | undefined,
+) {
   const { auth } = ctx;
   if (!auth) throw unauthenticated(ctx);
   return ctx.services.hub.open({
@@ -79,6 +100,7 @@ export async function openStream(ctx: Context, field: StreamField, after: string
     kind: STREAM_FIELDS[field],
     after: resumePoint(ctx, after),
     expiresAt: auth.expiresAt,
+    views,
   });
 }
 
@@ -112,8 +134,15 @@ builder.subscriptionFields((t) => ({
     type: InboxEvent,
     description:
       "Everything one tab needs, every event at its position in the inbox's log (its `cursor`, the SSE id). From `after`: every change since, coalesced (each notification once, in its latest state: NotificationAddedEvent if it is new, NotificationUpdatedEvent if it changed, NotificationChangedEvent DELETED if it was deleted), then the exact counts, then live: additions, updates in place, changes and the counts after each.",
-    args: afterArgs,
-    subscribe: (_root, args, ctx) => openStream(ctx, 'inboxEvents', args.after),
+    args: {
+      ...afterArgs,
+      views: t.arg({
+        type: [CountViewInput],
+        required: false,
+        description: `Up to ${MAX_VIEWS} views whose exact counts the stream pushes as CountsChangedEvent (after the replay, then whenever they move). Without views: UnreadCountChangedEvent only.`,
+      }),
+    },
+    subscribe: (_root, args, ctx) => openStream(ctx, 'inboxEvents', args.after, args.views ? parseViews(args.views) : undefined),
     resolve: (event) => event,
   }),
 }));

@@ -40,6 +40,8 @@ export interface Template {
   updateKey: string | null;
   progress: number | null;
   taskState: TaskState | null;
+  /** When it leaves the inbox (ISO), or null. */
+  expiresAt: string | null;
   /** An update makes the notification unread and unseen again. */
   markUnread: boolean;
   /** Delivered whatever the recipient's preferences say. */
@@ -232,8 +234,8 @@ const prefixed = (alias: string) =>
     .join(', ');
 
 /**
- * The templates as the statements' $3..$13 (title, body, type, category, data, idempotency key,
- * url, actor, update key, progress, task state): once per emit, not once per recipient.
+ * The templates as the statements' $3..$14 (title, body, type, category, data, idempotency key,
+ * url, actor, update key, progress, task state, expiry): once per emit, not once per recipient.
  */
 function templateParams(batch: readonly BatchMember[]) {
   return [
@@ -250,6 +252,7 @@ function templateParams(batch: readonly BatchMember[]) {
     // back 0.3); JavaScript's shortest round-trip text is exact.
     batch.map((m) => (m.template.progress === null ? null : String(m.template.progress))),
     batch.map((m) => m.template.taskState),
+    batch.map((m) => m.template.expiresAt),
   ];
 }
 
@@ -288,10 +291,10 @@ json AS MATERIALIZED (
 ),
 ins AS (
   INSERT INTO notification (recipient_id, seq, change_seq, title, body, type, category, data, idempotency_key, url, actor,
-                            update_key, progress, task_state)
+                            update_key, progress, task_state, expires_at)
   SELECT n.u, n.seq, n.seq, ($3::text[])[n.t], ($4::text[])[n.t], (($5::text[])[n.t])::"NotificationType",
          ($6::text[])[n.t], j.data, ($8::text[])[n.t], ($9::text[])[n.t], j.actor,
-         ($11::text[])[n.t], (($12::text[])[n.t])::float8, (($13::text[])[n.t])::"TaskState"
+         ($11::text[])[n.t], (($12::text[])[n.t])::float8, (($13::text[])[n.t])::"TaskState", (($14::text[])[n.t])::timestamptz
   FROM numbered n JOIN json j ON j.t = n.t
   RETURNING id, recipient_id, seq, created_at
 )
@@ -312,7 +315,7 @@ FROM prefs`
 
 /**
  * The keyed strategy's updates in place: $1/$2/$3 are the recipients, the notifications to update
- * and their emit's place, the templates $4..$14 as templateParams, $15 each emit's markUnread.
+ * and their emit's place, the templates $4..$15 as templateParams, $16 each emit's markUnread.
  * Each updated notification takes the next position of its recipient's sequence (the rows are
  * locked: see storeKeyed); an update that makes a read one unread again (markUnread) moves the
  * counts by what it then counts for (archived ones count for nothing). `old` is read from the
@@ -323,7 +326,7 @@ WITH input AS (
   SELECT u, id, t, ord FROM unnest($1::text[], $2::uuid[], $3::int[]) WITH ORDINALITY AS x(u, id, t, ord)
 ),
 old AS (
-  SELECT i.u, i.id, i.t, i.ord, n.read_at, n.seen_at, n.archived_at, COALESCE(($15::boolean[])[i.t], false) AS mark
+  SELECT i.u, i.id, i.t, i.ord, n.read_at, n.seen_at, n.archived_at, COALESCE(($16::boolean[])[i.t], false) AS mark
   FROM input i JOIN notification n ON n.id = i.id AND n.recipient_id = i.u
 ),
 per_user AS (
@@ -353,6 +356,7 @@ upd AS (
     category = ($7::text[])[nb.t], data = j.data, url = ($10::text[])[nb.t], actor = j.actor,
     idempotency_key = COALESCE(($9::text[])[nb.t], n.idempotency_key), update_key = COALESCE(($12::text[])[nb.t], n.update_key),
     progress = (($13::text[])[nb.t])::float8, task_state = (($14::text[])[nb.t])::"TaskState",
+    expires_at = (($15::text[])[nb.t])::timestamptz,
     read_at = CASE WHEN nb.mark THEN NULL ELSE n.read_at END,
     seen_at = CASE WHEN nb.mark THEN NULL ELSE n.seen_at END,
     change_seq = nb.pos, updated_at = now()
@@ -375,7 +379,7 @@ const INSERT_SQL = storeSql('input AS (SELECT u, t, ord FROM unnest($1::text[], 
 const STORE_SQL = (storedWhen: readonly PreferenceFacts[]) => {
   const enabled = `COALESCE(p.enabled, ${DEFAULT_PREFERENCES.enabled})`;
   const muted = 'COALESCE(($6::text[])[i.t] = ANY(p.muted_categories), false)';
-  const critical = '($14::boolean[])[i.t]';
+  const critical = '($15::boolean[])[i.t]';
   const not = (fact: boolean) => (fact ? '' : 'NOT ');
   const stored =
     storedWhen.map((f) => `(${not(f.enabled)}${enabled} AND ${not(f.muted)}${muted} AND ${not(f.critical)}${critical})`).join(' OR ') ||

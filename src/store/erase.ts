@@ -1,9 +1,10 @@
 /**
  * Deleting every row of one user (eraseUser): the tables that hold a user id are `notification`
  * (recipient_id; its idempotency and update keys live in the same rows), `notification_tombstone`
- * (recipient_id), `inbox_state` and `notification_preference` (user_id). A table added with a user id belongs here too.
+ * (recipient_id), `inbox_state`, `inbox_count` and `notification_preference` (user_id). A table added with a user id belongs here too.
  */
 import type { Sql } from '../db/index.ts';
+import { deleteCountRows } from './inbox-count.ts';
 
 /** How many rows of each table an erasure deleted. */
 export interface ErasedRows {
@@ -27,6 +28,8 @@ export async function deleteUserRows(tx: Sql, userId: string): Promise<ErasedRow
     [userId],
   );
   await tx.query('DELETE FROM notification_tombstone WHERE recipient_id = $1', [userId]);
+  // The triggers brought the user's count rows to zero with the notifications; the rows go too.
+  await deleteCountRows(tx, userId);
   const preferences = await tx.query<{ n: number }>(
     'WITH d AS (DELETE FROM notification_preference WHERE user_id = $1 RETURNING 1) SELECT count(*)::int AS n FROM d',
     [userId],

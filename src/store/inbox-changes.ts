@@ -6,6 +6,7 @@
  */
 import type { Sql } from '../db/index.ts';
 import type { ChangeKind } from '../domain/messages.ts';
+import type { ViewFilter } from '../domain/views.ts';
 import { NOTIFICATION_COLUMNS, type NotificationRow } from './notifications.ts';
 
 /**
@@ -41,9 +42,12 @@ const update = (set: string, when: string, ids: boolean) => {
   RETURNING ${prefixed('n')}, t.read_at AS old_read_at, t.seen_at AS old_seen_at, t.archived_at AS old_archived_at`;
 };
 
-/** A deletion leaves a tombstone at the position it took, so a replay reports it. */
-const DELETE_SQL = `WITH d AS (
-    DELETE FROM notification n WHERE n.recipient_id = $1 AND n.id = ANY($2::uuid[]) RETURNING ${prefixed('n')}
+/**
+ * A deletion leaves a tombstone at the position it took, so a replay reports it. `when` narrows
+ * the rows deleted (an expiry deletes only what is still due: an update in place may have moved it).
+ */
+const deleteSql = (when: string) => `WITH d AS (
+    DELETE FROM notification n WHERE n.recipient_id = $1 AND n.id = ANY($2::uuid[])${when} RETURNING ${prefixed('n')}
   ),
   t AS (
     INSERT INTO notification_tombstone (recipient_id, seq, notification_id, notification_seq)
@@ -63,7 +67,9 @@ const CHANGE_SQL: Record<ChangeKind, string> = {
   SEEN: update('seen_at = now()', 'o.seen_at IS NULL', true),
   ARCHIVED: update('archived_at = now()', 'o.archived_at IS NULL', true),
   UNARCHIVED: update('archived_at = NULL', 'o.archived_at IS NOT NULL', true),
-  DELETED: DELETE_SQL,
+  DELETED: deleteSql(''),
+  // An expired notification leaves as a deleted one does (a tombstone, the counts); only its push says why.
+  EXPIRED: deleteSql(' AND n.expires_at <= now()'),
 };
 
 const MARK_ALL_READ = update('read_at = now(), seen_at = COALESCE(n.seen_at, now())', 'o.read_at IS NULL', false);
@@ -101,4 +107,57 @@ export function markUnreadRowsRead(tx: Sql, userId: string, lastSeq: number): Pr
 /** Marks every unseen notification of the user seen (archived ones included); returns the rows changed. */
 export function markUnseenRowsSeen(tx: Sql, userId: string, lastSeq: number): Promise<ChangedRow[]> {
   return tx.query<ChangedRow>(MARK_ALL_SEEN, [userId, lastSeq]);
+}
+
+/** The changes a filter can apply to everything it selects. */
+export type FilterChange = 'READ' | 'SEEN' | 'ARCHIVED';
+
+/**
+ * By filter: the rows a view lists ($3 archived, $4 unread or NULL for both, $5 types and $6
+ * categories or NULL for all: the same selection as an inbox page) that the change moves, oldest
+ * first, at most `limit` of them; each takes the next position after $2. `matched` says how many
+ * matched, up to `limit` + 1, so the caller knows whether more remain.
+ */
+const byFilter = (set: string, when: string, limit: number) => `WITH c AS (
+    SELECT o.id, o.seq, o.read_at, o.seen_at, o.archived_at FROM notification o
+     WHERE o.recipient_id = $1 AND ${when} AND (o.archived_at IS NOT NULL) = $3 AND ($4::boolean IS NULL OR (o.read_at IS NULL) = $4)
+       AND ($5::text[] IS NULL OR o.type::text = ANY($5::text[])) AND ($6::text[] IS NULL OR o.category = ANY($6::text[]))
+     ORDER BY o.seq LIMIT ${limit + 1}
+  ),
+  t AS (SELECT c.*, $2::bigint + row_number() OVER (ORDER BY c.seq) AS pos FROM c ORDER BY c.seq LIMIT ${limit})
+  UPDATE notification n SET ${set}, change_seq = t.pos FROM t
+  WHERE n.id = t.id
+  RETURNING ${prefixed('n')}, t.read_at AS old_read_at, t.seen_at AS old_seen_at, t.archived_at AS old_archived_at,
+            (SELECT count(*) FROM c)::int AS matched`;
+
+/** Rows one call by filter changes at most: one transaction and one bus message of at most this many changes. */
+export const FILTER_CHANGE_LIMIT = 10_000;
+
+const FILTER_SQL: Record<FilterChange, string> = {
+  READ: byFilter('read_at = now(), seen_at = COALESCE(n.seen_at, now())', 'o.read_at IS NULL', FILTER_CHANGE_LIMIT),
+  SEEN: byFilter('seen_at = now()', 'o.seen_at IS NULL', FILTER_CHANGE_LIMIT),
+  ARCHIVED: byFilter('archived_at = now()', 'o.archived_at IS NULL', FILTER_CHANGE_LIMIT),
+};
+
+/**
+ * Applies `action` to up to FILTER_CHANGE_LIMIT of the user's notifications that `filter` selects
+ * and the action would change (oldest first), taking the positions after `lastSeq` (the user's,
+ * locked). Returns the rows changed and whether more remain.
+ */
+export async function changeRowsByFilter(
+  tx: Sql,
+  userId: string,
+  action: FilterChange,
+  filter: ViewFilter,
+  lastSeq: number,
+): Promise<{ rows: ChangedRow[]; more: boolean }> {
+  const rows = await tx.query<ChangedRow & { matched: number }>(FILTER_SQL[action], [
+    userId,
+    lastSeq,
+    filter.archived,
+    filter.unread ?? null,
+    filter.types.length > 0 ? filter.types : null,
+    filter.categories.length > 0 ? filter.categories : null,
+  ]);
+  return { rows, more: (rows[0]?.matched ?? 0) > FILTER_CHANGE_LIMIT };
 }

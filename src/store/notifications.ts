@@ -31,10 +31,11 @@ export interface NotificationRow {
   progress: number | null;
   task_state: TaskState | null;
   updated_at: Date | null;
+  expires_at: Date | null;
 }
 
 export const NOTIFICATION_COLUMNS =
-  'id, recipient_id, seq, change_seq, title, body, type, category, data, url, actor, read_at, seen_at, archived_at, created_at, progress, task_state, updated_at';
+  'id, recipient_id, seq, change_seq, title, body, type, category, data, url, actor, read_at, seen_at, archived_at, created_at, progress, task_state, updated_at, expires_at';
 
 export function fromRow(row: NotificationRow): NotificationRecord {
   return {
@@ -57,6 +58,7 @@ export function fromRow(row: NotificationRow): NotificationRecord {
     progress: row.progress ?? null,
     taskState: row.task_state ?? null,
     updatedAt: row.updated_at ? new Date(row.updated_at) : null,
+    expiresAt: row.expires_at ? new Date(row.expires_at) : null,
   };
 }
 
@@ -151,6 +153,7 @@ const TOMBSTONE_COLUMNS = NOTIFICATION_COLUMNS.split(', ')
       progress: 'double precision',
       task_state: '"TaskState"',
       updated_at: 'timestamptz',
+      expires_at: 'timestamptz',
     };
     return `NULL::${type[c] ?? 'text'} AS ${c}`;
   })

@@ -136,6 +136,10 @@ describe.runIf(TEST_DATABASE_URL)('migrations on PostgreSQL', () => {
     await runner.exec(
       "INSERT INTO notification (recipient_id, seq, title, body, type) VALUES ('old', 4, 'd', '', 'ALERT'); UPDATE inbox_state SET last_seq = 4",
     );
+    // The new code runs on the database migrated to the end (the migrations after this one too).
+    const after = names.slice(names.indexOf(name) + 1);
+    for (const n of after) await cp(path.join(MIGRATIONS_DIR, n), path.join(dir, n), { recursive: true });
+    expect(await applyMigrations(runner, dir)).toEqual(after);
     const db = await openDatabase({ url: scratch.url, poolSize: 2 });
     cleanups.push(() => db.close());
     const replay = await changesAfter(db.sql, 'old', { after: 1, since: 1, limit: 10 });
@@ -147,6 +151,42 @@ describe.runIf(TEST_DATABASE_URL)('migrations on PostgreSQL', () => {
       [2, 2],
       [3, 3],
       [4, 4],
+    ]);
+  });
+
+  it('view_counts on an existing deployment: what is stored is counted, and every later write keeps the counts', async () => {
+    const scratch = await createScratchDatabase('herald_mig');
+    cleanups.push(scratch.drop);
+    const dir = await mkdtemp(path.join(tmpdir(), 'herald-mig-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const name = '20261204100000_view_counts';
+    const before = names.slice(0, names.indexOf(name));
+    for (const n of before) await cp(path.join(MIGRATIONS_DIR, n), path.join(dir, n), { recursive: true });
+    const { runner } = await connectRunner(scratch.url, cleanups);
+    expect(await applyMigrations(runner, dir)).toEqual(before);
+    await runner.exec(`INSERT INTO notification (recipient_id, seq, change_seq, title, body, type, category) VALUES
+        ('old', 1, 1, 'a', '', 'ALERT', 'billing'), ('old', 2, 2, 'b', '', 'ALERT', 'billing'), ('old', 3, 3, 'c', '', 'UPDATE', NULL)
+      ;UPDATE notification SET read_at = now(), seen_at = now() WHERE seq = 2`);
+    await cp(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true });
+    expect(await applyMigrations(runner, dir)).toEqual([name]);
+    const counted = () =>
+      runner.query<{ category: string; type: string; read: boolean; n: number }>(
+        "SELECT category, type::text AS type, read, n FROM inbox_count WHERE user_id = 'old' AND n <> 0 ORDER BY 1, 2, 3",
+      );
+    expect(await counted()).toEqual([
+      { category: '', type: 'UPDATE', read: false, n: 1 },
+      { category: 'billing', type: 'ALERT', read: false, n: 1 },
+      { category: 'billing', type: 'ALERT', read: true, n: 1 },
+    ]);
+    // Writes of any kind afterwards, those of an instance of the previous release included.
+    await runner.exec(`UPDATE notification SET category = 'social' WHERE seq = 1
+      ;DELETE FROM notification WHERE seq = 3
+      ;INSERT INTO notification (recipient_id, seq, title, body, type) VALUES ('old', 4, 'd', '', 'PROMOTION')
+      ;UPDATE notification SET idempotency_key = NULL`);
+    expect(await counted()).toEqual([
+      { category: '', type: 'PROMOTION', read: false, n: 1 },
+      { category: 'billing', type: 'ALERT', read: true, n: 1 },
+      { category: 'social', type: 'ALERT', read: false, n: 1 },
     ]);
   });
 

@@ -78,7 +78,7 @@ describe('sequencer: each incoming position against the last delivered', () => {
 /** A stream with no hub behind it, whose pushed events are collected. */
 function collecting(kind: StreamKind, lastSeq: number, lastVersion = lastSeq) {
   const events: StreamEvent[] = [];
-  const stream = new Stream({ maxQueuedEvents: 100, detach() {} }, 'u', kind);
+  const stream = new Stream({ maxQueuedEvents: 100, detach() {}, readViewCounts() {} }, 'u', kind);
   stream.lastSeq = lastSeq;
   stream.lastVersion = lastVersion;
   stream.attach({ event: (e) => events.push(e), end() {}, fail() {}, drained: () => Promise.resolve() });

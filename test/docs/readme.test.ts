@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse, validate } from 'graphql';
 import { afterAll, describe, expect, it } from 'vitest';
 import { schema } from '../../src/schema/index.ts';
 
@@ -12,6 +13,19 @@ const readme = readFileSync(join(root, 'README.md'), 'utf8');
 
 /** The fenced ```sh blocks of the README, in order. */
 const shellBlocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+
+describe('README: the GraphQL examples', () => {
+  const blocks = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+
+  it('are valid against the built schema, every one of them', () => {
+    expect(blocks.length).toBeGreaterThan(5);
+    for (const block of blocks)
+      expect(
+        validate(schema, parse(block)).map((e) => e.message),
+        block,
+      ).toEqual([]);
+  });
+});
 
 describe('README: NotificationType', () => {
   const type = schema.getType('NotificationType');

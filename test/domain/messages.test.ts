@@ -90,8 +90,16 @@ describe("a commit's additions: one message per user", () => {
           unread: 1,
           unseen: 1,
           p: [4, 6],
-          added: [wire('u1', 5, { changeSeq: 5, progress: null, taskState: null, updatedAt: null })],
-          updated: [wire('u1', 1, { changeSeq: 6, progress: 0.5, taskState: 'RUNNING', updatedAt: '2026-01-01T00:00:00.000Z' })],
+          added: [wire('u1', 5, { changeSeq: 5, progress: null, taskState: null, updatedAt: null, expiresAt: null })],
+          updated: [
+            wire('u1', 1, {
+              changeSeq: 6,
+              progress: 0.5,
+              taskState: 'RUNNING',
+              updatedAt: '2026-01-01T00:00:00.000Z',
+              expiresAt: '2026-02-01T00:00:00.000Z',
+            }),
+          ],
         },
       ],
       [

@@ -43,6 +43,15 @@ type Documents = {
     "\n  mutation EmitKeyed($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      updatedCount\n      duplicateCount\n      suppressedCount\n      deliveries { recipientId status notification { ...LogNotification } }\n    }\n  }\n": typeof types.EmitKeyedDocument,
     "\n  mutation Unarchive($ids: [ID!]!) {\n    unarchiveNotifications(ids: $ids) { changedCount unreadCount unseenCount }\n  }\n": typeof types.UnarchiveDocument,
     "\n  mutation Recall($key: String!) {\n    recallNotifications(key: $key) { recalledCount }\n  }\n": typeof types.RecallDocument,
+    "\n  query ViewCounts($views: [CountView!]!) {\n    counts(views: $views) { name total unread unseen }\n    unreadCount\n    unseenCount\n  }\n": typeof types.ViewCountsDocument,
+    "\n  fragment ViewNotification on Notification { id category type readAt seenAt archivedAt }\n": typeof types.ViewNotificationFragmentDoc,
+    "\n  query ViewPage($filter: NotificationFilter) {\n    notifications(first: 100, filter: $filter) {\n      edges { node { ...ViewNotification } }\n      pageInfo { hasNextPage }\n      streamCursor\n    }\n  }\n": typeof types.ViewPageDocument,
+    "\n  subscription ViewEvents($after: String, $views: [CountView!]) {\n    inboxEvents(after: $after, views: $views) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { ...ViewNotification } }\n      ... on NotificationUpdatedEvent { cursor notification { ...ViewNotification } }\n      ... on NotificationChangedEvent { cursor notificationId change readAt seenAt archivedAt }\n      ... on UnreadCountChangedEvent { cursor unreadCount unseenCount }\n      ... on CountsChangedEvent { cursor counts { name total unread unseen } }\n    }\n  }\n": typeof types.ViewEventsDocument,
+    "\n  mutation EmitView($input: EmitNotificationInput!) {\n    emitNotification(input: $input) { deliveries { status notification { id } } }\n  }\n": typeof types.EmitViewDocument,
+    "\n  mutation ReadByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    markNotificationsReadByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n": typeof types.ReadByFilterDocument,
+    "\n  mutation SeenByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    markNotificationsSeenByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n": typeof types.SeenByFilterDocument,
+    "\n  mutation ArchiveByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    archiveNotificationsByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n": typeof types.ArchiveByFilterDocument,
+    "\n  mutation EmitExpiring($input: EmitNotificationInput!) {\n    emitNotification(input: $input) { deliveries { status notification { id cursor expiresAt } } }\n  }\n": typeof types.EmitExpiringDocument,
 };
 const documents: Documents = {
     "\n  fragment NotificationFields on Notification {\n    id\n    cursor\n    recipientId\n    title\n    body\n    type\n    category\n    data\n    read\n    readAt\n    archived\n    createdAt\n  }\n": types.NotificationFieldsFragmentDoc,
@@ -74,6 +83,15 @@ const documents: Documents = {
     "\n  mutation EmitKeyed($input: EmitNotificationInput!) {\n    emitNotification(input: $input) {\n      deliveredCount\n      updatedCount\n      duplicateCount\n      suppressedCount\n      deliveries { recipientId status notification { ...LogNotification } }\n    }\n  }\n": types.EmitKeyedDocument,
     "\n  mutation Unarchive($ids: [ID!]!) {\n    unarchiveNotifications(ids: $ids) { changedCount unreadCount unseenCount }\n  }\n": types.UnarchiveDocument,
     "\n  mutation Recall($key: String!) {\n    recallNotifications(key: $key) { recalledCount }\n  }\n": types.RecallDocument,
+    "\n  query ViewCounts($views: [CountView!]!) {\n    counts(views: $views) { name total unread unseen }\n    unreadCount\n    unseenCount\n  }\n": types.ViewCountsDocument,
+    "\n  fragment ViewNotification on Notification { id category type readAt seenAt archivedAt }\n": types.ViewNotificationFragmentDoc,
+    "\n  query ViewPage($filter: NotificationFilter) {\n    notifications(first: 100, filter: $filter) {\n      edges { node { ...ViewNotification } }\n      pageInfo { hasNextPage }\n      streamCursor\n    }\n  }\n": types.ViewPageDocument,
+    "\n  subscription ViewEvents($after: String, $views: [CountView!]) {\n    inboxEvents(after: $after, views: $views) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { ...ViewNotification } }\n      ... on NotificationUpdatedEvent { cursor notification { ...ViewNotification } }\n      ... on NotificationChangedEvent { cursor notificationId change readAt seenAt archivedAt }\n      ... on UnreadCountChangedEvent { cursor unreadCount unseenCount }\n      ... on CountsChangedEvent { cursor counts { name total unread unseen } }\n    }\n  }\n": types.ViewEventsDocument,
+    "\n  mutation EmitView($input: EmitNotificationInput!) {\n    emitNotification(input: $input) { deliveries { status notification { id } } }\n  }\n": types.EmitViewDocument,
+    "\n  mutation ReadByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    markNotificationsReadByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n": types.ReadByFilterDocument,
+    "\n  mutation SeenByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    markNotificationsSeenByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n": types.SeenByFilterDocument,
+    "\n  mutation ArchiveByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    archiveNotificationsByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n": types.ArchiveByFilterDocument,
+    "\n  mutation EmitExpiring($input: EmitNotificationInput!) {\n    emitNotification(input: $input) { deliveries { status notification { id cursor expiresAt } } }\n  }\n": types.EmitExpiringDocument,
 };
 
 /**
@@ -206,6 +224,42 @@ export function graphql(source: "\n  mutation Unarchive($ids: [ID!]!) {\n    una
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation Recall($key: String!) {\n    recallNotifications(key: $key) { recalledCount }\n  }\n"): (typeof documents)["\n  mutation Recall($key: String!) {\n    recallNotifications(key: $key) { recalledCount }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ViewCounts($views: [CountView!]!) {\n    counts(views: $views) { name total unread unseen }\n    unreadCount\n    unseenCount\n  }\n"): (typeof documents)["\n  query ViewCounts($views: [CountView!]!) {\n    counts(views: $views) { name total unread unseen }\n    unreadCount\n    unseenCount\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ViewNotification on Notification { id category type readAt seenAt archivedAt }\n"): (typeof documents)["\n  fragment ViewNotification on Notification { id category type readAt seenAt archivedAt }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ViewPage($filter: NotificationFilter) {\n    notifications(first: 100, filter: $filter) {\n      edges { node { ...ViewNotification } }\n      pageInfo { hasNextPage }\n      streamCursor\n    }\n  }\n"): (typeof documents)["\n  query ViewPage($filter: NotificationFilter) {\n    notifications(first: 100, filter: $filter) {\n      edges { node { ...ViewNotification } }\n      pageInfo { hasNextPage }\n      streamCursor\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ViewEvents($after: String, $views: [CountView!]) {\n    inboxEvents(after: $after, views: $views) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { ...ViewNotification } }\n      ... on NotificationUpdatedEvent { cursor notification { ...ViewNotification } }\n      ... on NotificationChangedEvent { cursor notificationId change readAt seenAt archivedAt }\n      ... on UnreadCountChangedEvent { cursor unreadCount unseenCount }\n      ... on CountsChangedEvent { cursor counts { name total unread unseen } }\n    }\n  }\n"): (typeof documents)["\n  subscription ViewEvents($after: String, $views: [CountView!]) {\n    inboxEvents(after: $after, views: $views) {\n      __typename\n      ... on NotificationAddedEvent { cursor notification { ...ViewNotification } }\n      ... on NotificationUpdatedEvent { cursor notification { ...ViewNotification } }\n      ... on NotificationChangedEvent { cursor notificationId change readAt seenAt archivedAt }\n      ... on UnreadCountChangedEvent { cursor unreadCount unseenCount }\n      ... on CountsChangedEvent { cursor counts { name total unread unseen } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EmitView($input: EmitNotificationInput!) {\n    emitNotification(input: $input) { deliveries { status notification { id } } }\n  }\n"): (typeof documents)["\n  mutation EmitView($input: EmitNotificationInput!) {\n    emitNotification(input: $input) { deliveries { status notification { id } } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ReadByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    markNotificationsReadByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n"): (typeof documents)["\n  mutation ReadByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    markNotificationsReadByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SeenByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    markNotificationsSeenByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n"): (typeof documents)["\n  mutation SeenByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    markNotificationsSeenByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ArchiveByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    archiveNotificationsByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n"): (typeof documents)["\n  mutation ArchiveByFilter($filter: NotificationFilter, $views: [CountView!]) {\n    archiveNotificationsByFilter(filter: $filter, views: $views) {\n      changedCount hasMore unreadCount unseenCount cursor counts { name total unread unseen }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EmitExpiring($input: EmitNotificationInput!) {\n    emitNotification(input: $input) { deliveries { status notification { id cursor expiresAt } } }\n  }\n"): (typeof documents)["\n  mutation EmitExpiring($input: EmitNotificationInput!) {\n    emitNotification(input: $input) { deliveries { status notification { id cursor expiresAt } } }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -140,7 +140,7 @@ export class LocalInbox {
         notifications.set(e.notification.id, e.notification);
         break;
       case 'NotificationChangedEvent': {
-        if (e.change === 'DELETED') {
+        if (e.change === 'DELETED' || e.change === 'EXPIRED') {
           notifications.delete(e.notificationId);
           break;
         }

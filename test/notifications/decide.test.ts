@@ -18,6 +18,7 @@ const template = (extra: Partial<Template> = {}): Template => ({
   taskState: null,
   markUnread: false,
   critical: false,
+  expiresAt: null,
   ...extra,
 });
 const member = (recipients: string[], extra: Partial<Template> = {}): BatchMember => ({ template: template(extra), recipients });
@@ -32,6 +33,7 @@ const record = (id: string, recipientId: string): NotificationRecord => ({
   progress: null,
   taskState: null,
   updatedAt: null,
+  expiresAt: null,
   title: 't',
   body: 'b',
   type: 'UPDATE',
@@ -96,7 +98,7 @@ describe('the preference rule', () => {
     const where = texts.map((t) => /LEFT JOIN prefs p ON p\.user_id = i\.u\s+WHERE (.*)\n\)/.exec(t)?.[1]);
     const enabled = 'COALESCE(p.enabled, true)';
     const muted = 'COALESCE(($6::text[])[i.t] = ANY(p.muted_categories), false)';
-    const critical = '($14::boolean[])[i.t]';
+    const critical = '($15::boolean[])[i.t]';
     expect(where).toEqual([
       STORED_WHEN.map(
         (f) => `(${f.enabled ? '' : 'NOT '}${enabled} AND ${f.muted ? '' : 'NOT '}${muted} AND ${f.critical ? '' : 'NOT '}${critical})`,

@@ -33,6 +33,11 @@ describe('schema.graphql', () => {
       /^updateNotificationPreferences\(input: UpdateNotificationPreferencesInput!\)/,
     );
     expect(signature(s, 'notificationAdded')).toBe('notificationAdded(after: String): Notification!');
-    expect(signature(s, 'inboxEvents')).toBe('inboxEvents(after: String): InboxEvent!');
+    // views: optional, added with counts per view (a client that does not send it is served as before).
+    expect(signature(s, 'inboxEvents')).toBe('inboxEvents(after: String, views: [CountView!]): InboxEvent!');
+    expect(signature(q, 'counts')).toBe('counts(views: [CountView!]!): [ViewCounts!]!');
+    for (const name of ['markNotificationsReadByFilter', 'markNotificationsSeenByFilter', 'archiveNotificationsByFilter']) {
+      expect(signature(m, name)).toBe(`${name}(filter: NotificationFilter, views: [CountView!]): FilterChangePayload!`);
+    }
   });
 });
