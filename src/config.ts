@@ -394,7 +394,16 @@ export class ConfigError extends Error {
  * Reads and validates the configuration. `env` defaults to `process.env`; tests pass their own.
  * Empty strings count as unset.
  */
+/** Settings that were renamed: set under the old name, they stop the server instead of being ignored. */
+const RENAMED: Record<string, string> = {
+  RATE_LIMIT_USER_QUERIES: 'RATE_LIMIT_USER_REQUESTS (it now counts every request of a user, whatever it turns out to be)',
+};
+
 export function loadConfig(env: Record<string, unknown> = process.env): Config {
+  const renamed = Object.keys(RENAMED).filter((name) => env[name] !== undefined);
+  if (renamed.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n${renamed.map((name) => `  ${name}: renamed to ${RENAMED[name]}`).join('\n')}`);
+  }
   const config = parseEnv(schema, env);
   const problems = keyProblems(config);
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);

@@ -115,6 +115,12 @@ const FULL_WINDOWS = { RATE_LIMIT_BURST_FACTOR: '0' };
 const emitInput = (recipientIds: string[], title = 'flood') => ({ input: { recipientIds, title, body: 'b', type: 'UPDATE' } });
 
 describe('RATE_LIMIT_* settings', () => {
+  it('refuse RATE_LIMIT_USER_QUERIES, renamed RATE_LIMIT_USER_REQUESTS, instead of ignoring it', () => {
+    expect(() => loadConfig({ NODE_ENV: 'test', RATE_LIMIT_USER_QUERIES: '100/60' })).toThrow(
+      /RATE_LIMIT_USER_QUERIES: renamed to RATE_LIMIT_USER_REQUESTS/,
+    );
+  });
+
   it('parse "<points>/<seconds>" and "off", and refuse anything else naming the variable', () => {
     const config = loadConfig({ NODE_ENV: 'test', RATE_LIMIT_RECIPIENT: '5/10', RATE_LIMIT_USER_REQUESTS: 'off' });
     expect(config.RATE_LIMIT_RECIPIENT).toEqual({ points: 5, seconds: 10 });
