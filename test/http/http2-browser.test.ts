@@ -1,9 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BoundedServer, createHttpServer, type Transport } from '../../src/http/server.ts';
@@ -11,6 +7,7 @@ import { Emit } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { DEPLOYED_BACKEND } from '../helpers/backends.ts';
 import { launchBrowser } from '../helpers/browser.ts';
+import { selfSigned } from '../helpers/tls.ts';
 
 // Issue 16: a browser opens at most 6 HTTP/1.1 connections per origin, and each open stream holds
 // one: with 6 tabs (or 6 streams in one) listening, the app's next request to Herald waits. Over
@@ -81,12 +78,11 @@ describe('in Chromium: many streams and requests to Herald at once', () => {
   let t: TestApp;
   let browser: Browser;
   const servers: BoundedServer[] = [];
-  let dir = '';
+  const cleanups: (() => void)[] = [];
 
   beforeAll(async () => {
     t = await startTestApp(DEPLOYED_BACKEND);
     browser = await launchBrowser();
-    dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -95,7 +91,7 @@ describe('in Chromium: many streams and requests to Herald at once', () => {
       server.closeAllConnections();
     }
     await t?.close();
-    rmSync(dir, { recursive: true, force: true });
+    for (const cleanup of cleanups) cleanup();
   });
 
   async function serve(transport: Transport): Promise<number> {
@@ -112,26 +108,9 @@ describe('in Chromium: many streams and requests to Herald at once', () => {
   const users = () => Array.from({ length: STREAMS }, (_, i) => `h2b-${i}-${randomUUID()}`);
 
   it('over HTTP/2 (TLS): 10 streams and a query share one connection; every stream receives its notification', async () => {
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ]);
-    const port = await serve({ kind: 'tls', cert: readFileSync(cert), key: readFileSync(key) });
+    const tls = selfSigned();
+    cleanups.push(tls.cleanup);
+    const port = await serve({ kind: 'tls', cert: tls.cert, key: tls.key });
     // The certificate is this run's own: the browser is told to accept it.
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await context.newPage();

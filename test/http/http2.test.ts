@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
@@ -15,6 +14,7 @@ import { Emit, StreamTicket, UnreadCount } from '../documents.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { DEPLOYED_BACKEND } from '../helpers/backends.ts';
 import { Cluster } from '../helpers/cluster.ts';
+import { selfSigned } from '../helpers/tls.ts';
 
 // Issue 16: Herald served HTTP/1.1 only; a browser opens at most 6 HTTP/1.1 connections per origin,
 // and each tab's stream holds one. Now it serves HTTP/2 beside HTTP/1.1: over TLS (TLS_CERT_FILE,
@@ -25,39 +25,6 @@ import { Cluster } from '../helpers/cluster.ts';
 
 const STREAMS = 100;
 const TIMEOUT = 30_000;
-
-/** A self-signed certificate for 127.0.0.1 and localhost, made for this run. */
-function selfSigned(): { cert: Buffer; key: Buffer; certFile: string; keyFile: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  ]);
-  return {
-    cert: readFileSync(cert),
-    key: readFileSync(key),
-    certFile: cert,
-    keyFile: key,
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
 
 interface Answer {
   status: number;

@@ -62,6 +62,17 @@ export interface InboxState {
   readonly error: unknown;
 }
 
+/** A store's state before its first fetch. */
+export const INITIAL_INBOX_STATE: InboxState = {
+  items: [],
+  unreadCount: 0,
+  unseenCount: 0,
+  hasMore: false,
+  cursor: undefined,
+  status: 'idle',
+  error: undefined,
+};
+
 export interface InboxStoreOptions {
   /** Herald's GraphQL endpoint (`/graphql`); a function is asked again on every (re)connect. */
   url: string | (() => string);
@@ -173,15 +184,7 @@ export function createInboxStore(options: InboxStoreOptions): InboxStore {
 
   /** Held notifications by id, archived ones included (an unarchive brings them back). */
   let held = new Map<string, InboxNotification>();
-  let state: InboxState = {
-    items: [],
-    unreadCount: 0,
-    unseenCount: 0,
-    hasMore: false,
-    cursor: undefined,
-    status: 'idle',
-    error: undefined,
-  };
+  let state: InboxState = INITIAL_INBOX_STATE;
   /** Position of the oldest addition loaded (events older than it are not this view's, while hasMore). */
   let floor: number | undefined;
   let endCursor: string | null = null;

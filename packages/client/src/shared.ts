@@ -9,7 +9,7 @@
  *
  * Without Web Locks or BroadcastChannel (Node, old browsers) each caller gets its own store.
  */
-import { createInboxStore, type InboxState, type InboxStore, type InboxStoreOptions } from './inbox.ts';
+import { createInboxStore, INITIAL_INBOX_STATE, type InboxState, type InboxStore, type InboxStoreOptions } from './inbox.ts';
 
 export interface SharedInboxStoreOptions extends InboxStoreOptions {
   /** The lock's and channel's name: one leader per name and origin (default `herald-inbox`). */
@@ -23,16 +23,6 @@ export interface SharedInboxStore extends InboxStore {
 
 type Message = { type: 'state'; state: InboxState } | { type: 'hello' } | { type: 'loadMore' } | { type: 'refresh' };
 
-const INITIAL: InboxState = {
-  items: [],
-  unreadCount: 0,
-  unseenCount: 0,
-  hasMore: false,
-  cursor: undefined,
-  status: 'idle',
-  error: undefined,
-};
-
 export function createSharedInboxStore(options: SharedInboxStoreOptions): SharedInboxStore {
   const { name = 'herald-inbox', ...storeOptions } = options;
   const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
@@ -44,7 +34,7 @@ export function createSharedInboxStore(options: SharedInboxStoreOptions): Shared
 
   const channel = new BroadcastChannel(name);
   const listeners = new Set<(state: InboxState) => void>();
-  let state = INITIAL;
+  let state = INITIAL_INBOX_STATE;
   let own: InboxStore | undefined;
   let leader = false;
   let closed = false;
